@@ -1,0 +1,37 @@
+// weftctl: subcommand dispatch.
+#include "cli/src/weftctl.h"
+
+#include "common/flags/flags.h"
+
+namespace weft::cli {
+
+int run(int argc, const char* const* argv) {
+  CLI::App app{"weftctl: operate a Weft mesh", "weftctl"};
+  flags::CommonFlags common;
+  flags::addCommonFlags(app, common);
+  std::string kubeconfig;
+  app.add_option("--kubeconfig", kubeconfig, "kubeconfig file");
+
+  std::string file;
+  auto* inject = app.add_subcommand("inject", "add the proxy to workloads in YAML or JSON");
+  inject->add_option("-f,--filename", file, "file to read, or - for standard input")->required();
+  auto* check = app.add_subcommand("check", "verify a Weft installation");
+  auto* stat = app.add_subcommand("stat", "golden metrics per workload");
+  std::string pod;
+  auto* proxyConfig = app.add_subcommand("proxy-config", "show a proxy's configuration");
+  proxyConfig->add_option("pod", pod, "NAMESPACE/POD")->required();
+
+  if (auto code = flags::parse(app, argc, argv, common)) {
+    return *code;
+  }
+  for (auto* cmd : {inject, check, stat, proxyConfig}) {
+    if (cmd->parsed()) {
+      return flags::fail(app, std::string(cmd->get_name()) + ": not implemented yet");
+    }
+  }
+  return flags::fail(app,
+                     "a command is required: inject, check, stat or proxy-config (see --help)") +
+         1;
+}
+
+}  // namespace weft::cli

@@ -1,0 +1,13 @@
+// The one way to include Boost.Asio. Boost 1.74 (what Debian's cpprestsdk
+// requires) needs <utility> first under GCC 12, and clang 14 needs the
+// coroutine macros spelled out.
+#pragma once
+
+#include <utility>
+
+#if defined(__clang__) && !defined(BOOST_ASIO_HAS_CO_AWAIT)
+#define BOOST_ASIO_HAS_CO_AWAIT 1
+#define BOOST_ASIO_HAS_STD_COROUTINE 1
+#endif
+
+#include <boost/asio.hpp>

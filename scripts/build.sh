@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Configures and builds Weft into build/ (or $WEFT_BUILD_DIR). Extra
+# arguments go to CMake, e.g. -DWEFT_SANITIZE=ON.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${WEFT_BUILD_DIR:-build}
+JOBS=${WEFT_JOBS:-$(nproc)}
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${WEFT_BUILD_TYPE:-Release}" "$@" >/dev/null
+cmake --build "$BUILD_DIR" -j "$JOBS"
