@@ -1,0 +1,1 @@
+# Tests for common/api, kube, metrics, http.
