@@ -1,10 +1,10 @@
 // YAML <-> JSON conversion on yaml-cpp 0.7.
 #include "common/yaml/yaml.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
-#include <regex>
 #include <set>
 
 #include <yaml-cpp/yaml.h>
@@ -38,21 +38,28 @@ std::optional<bool> asBool(const std::string& s) {
   return std::nullopt;
 }
 
-// YAML 1.2 core schema integers: decimal, 0o octal, 0x hex.
+bool allOf(std::string_view s, bool (*pred)(char)) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), pred);
+}
+bool isDigit(char c) { return c >= '0' && c <= '9'; }
+bool isOctal(char c) { return c >= '0' && c <= '7'; }
+bool isHex(char c) { return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+// YAML 1.2 core schema integers: decimal, 0o octal, 0x hex. Hand-written
+// rather than std::regex: this runs for every plain scalar of every manifest.
 std::optional<Json> asInt(const std::string& s) {
-  static const std::regex kDec("[-+]?[0-9]+");
-  static const std::regex kOct("0o[0-7]+");
-  static const std::regex kHex("0x[0-9a-fA-F]+");
   int base = 10;
-  std::string digits = s;
-  if (std::regex_match(s, kDec)) {
-    if (!digits.empty() && digits[0] == '+') {
-      digits.erase(0, 1);
-    }
-  } else if (std::regex_match(s, kOct)) {
+  std::string digits;
+  std::string_view body = s;
+  if (!body.empty() && (body[0] == '-' || body[0] == '+')) {
+    body.remove_prefix(1);
+  }
+  if (allOf(body, isDigit)) {
+    digits = s[0] == '+' ? s.substr(1) : s;
+  } else if (s.size() > 2 && s.compare(0, 2, "0o") == 0 && allOf(s.substr(2), isOctal)) {
     base = 8;
     digits = s.substr(2);
-  } else if (std::regex_match(s, kHex)) {
+  } else if (s.size() > 2 && s.compare(0, 2, "0x") == 0 && allOf(s.substr(2), isHex)) {
     base = 16;
     digits = s.substr(2);
   } else {
@@ -77,8 +84,50 @@ std::optional<Json> asInt(const std::string& s) {
   return Json(u);
 }
 
+// [-+]? ( "." [0-9]+ | [0-9]+ ( "." [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
+bool looksLikeFloat(std::string_view s) {
+  std::size_t i = 0;
+  auto digitsFrom = [&](std::size_t from) {
+    std::size_t j = from;
+    while (j < s.size() && isDigit(s[j])) {
+      ++j;
+    }
+    return j;
+  };
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) {
+    ++i;
+  }
+  std::size_t afterInt = digitsFrom(i);
+  if (afterInt == i) {  // no integer part: needs "." and digits
+    if (i >= s.size() || s[i] != '.') {
+      return false;
+    }
+    std::size_t afterFrac = digitsFrom(i + 1);
+    if (afterFrac == i + 1) {
+      return false;
+    }
+    i = afterFrac;
+  } else {
+    i = afterInt;
+    if (i < s.size() && s[i] == '.') {
+      i = digitsFrom(i + 1);
+    }
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) {
+      ++i;
+    }
+    std::size_t afterExp = digitsFrom(i);
+    if (afterExp == i) {
+      return false;
+    }
+    i = afterExp;
+  }
+  return i == s.size();
+}
+
 std::optional<double> asFloat(const std::string& s) {
-  static const std::regex kFloat(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
   if (s == ".inf" || s == ".Inf" || s == ".INF" || s == "+.inf" || s == "+.Inf" || s == "+.INF") {
     return std::numeric_limits<double>::infinity();
   }
@@ -88,7 +137,7 @@ std::optional<double> asFloat(const std::string& s) {
   if (s == ".nan" || s == ".NaN" || s == ".NAN") {
     return std::numeric_limits<double>::quiet_NaN();
   }
-  if (!std::regex_match(s, kFloat)) {
+  if (!looksLikeFloat(s)) {
     return std::nullopt;
   }
   try {

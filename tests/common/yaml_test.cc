@@ -130,3 +130,27 @@ TEST(YamlTest, DumpAllSeparatesDocuments) {
 
 }  // namespace
 }  // namespace weft::yaml
+
+namespace weft::yaml {
+namespace {
+
+TEST(YamlTest, NumberLookalikesStayStrings) {
+  auto doc = parseOne(
+      "a: .5\nb: 1.\nc: +1\nd: '-'\ne: e5\nf: 1e\ng: 0o8\nh: 0x\ni: 1.2.3\nj: -1e-2\nk: 0xfF\n");
+  ASSERT_TRUE(doc) << doc.error().message;
+  const auto& d = *doc;
+  EXPECT_DOUBLE_EQ(d["a"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(d["b"].get<double>(), 1.0);
+  EXPECT_EQ(d["c"], 1);
+  EXPECT_EQ(d["d"], "-");
+  EXPECT_EQ(d["e"], "e5");
+  EXPECT_EQ(d["f"], "1e");
+  EXPECT_EQ(d["g"], "0o8");
+  EXPECT_EQ(d["h"], "0x");
+  EXPECT_EQ(d["i"], "1.2.3");
+  EXPECT_DOUBLE_EQ(d["j"].get<double>(), -0.01);
+  EXPECT_EQ(d["k"], 255);
+}
+
+}  // namespace
+}  // namespace weft::yaml

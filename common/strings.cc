@@ -1,0 +1,58 @@
+// ASCII string helpers.
+#include "common/strings.h"
+
+namespace weft {
+namespace {
+
+bool isOws(char c) { return c == ' ' || c == '\t'; }
+bool isSpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+template <typename Pred>
+std::string_view trimIf(std::string_view s, Pred pred) {
+  while (!s.empty() && pred(s.front())) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && pred(s.back())) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string_view trimOws(std::string_view s) { return trimIf(s, isOws); }
+
+std::string_view trimSpace(std::string_view s) { return trimIf(s, isSpace); }
+
+int hexDigitValue(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+std::string percentEncode(std::string_view s, std::string_view keep) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_' || c == '.' || c == '~';
+    if (unreserved || keep.find(static_cast<char>(c)) != std::string_view::npos) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace weft

@@ -1,0 +1,22 @@
+// Small ASCII string helpers shared by every part (parsing flags, headers,
+// query strings). No locale: the inputs are protocol text.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace weft {
+
+// Strips spaces and tabs (HTTP's optional whitespace) from both ends.
+std::string_view trimOws(std::string_view s);
+
+// Strips all ASCII whitespace (space, \t, \n, \v, \f, \r) from both ends.
+std::string_view trimSpace(std::string_view s);
+
+// 0-15 for a hex digit of either case, -1 otherwise.
+int hexDigitValue(char c);
+
+// Percent-encodes everything but RFC 3986 unreserved characters and `keep`.
+std::string percentEncode(std::string_view s, std::string_view keep = {});
+
+}  // namespace weft

@@ -1,0 +1,37 @@
+#include "common/strings.h"
+
+#include <gtest/gtest.h>
+
+namespace weft {
+namespace {
+
+TEST(StringsTest, TrimOwsKeepsOtherWhitespace) {
+  EXPECT_EQ(trimOws(" \t a b \t"), "a b");
+  EXPECT_EQ(trimOws("\r\na\n"), "\r\na\n");
+  EXPECT_EQ(trimOws("   "), "");
+  EXPECT_EQ(trimOws(""), "");
+}
+
+TEST(StringsTest, TrimSpaceStripsAllAsciiWhitespace) {
+  EXPECT_EQ(trimSpace("\n\t a \r\n\v\f"), "a");
+  EXPECT_EQ(trimSpace("a"), "a");
+}
+
+TEST(StringsTest, HexDigits) {
+  EXPECT_EQ(hexDigitValue('0'), 0);
+  EXPECT_EQ(hexDigitValue('9'), 9);
+  EXPECT_EQ(hexDigitValue('a'), 10);
+  EXPECT_EQ(hexDigitValue('F'), 15);
+  EXPECT_EQ(hexDigitValue('g'), -1);
+  EXPECT_EQ(hexDigitValue('%'), -1);
+}
+
+TEST(StringsTest, PercentEncodeKeepsUnreservedAndExtras) {
+  EXPECT_EQ(percentEncode("a-b_c.d~e"), "a-b_c.d~e");
+  EXPECT_EQ(percentEncode("ns/name=x y"), "ns%2Fname%3Dx%20y");
+  EXPECT_EQ(percentEncode("host:80/p", ":/"), "host:80/p");
+  EXPECT_EQ(percentEncode("\xff"), "%FF");
+}
+
+}  // namespace
+}  // namespace weft
