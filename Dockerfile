@@ -10,7 +10,7 @@ RUN apt-get update -qq \
       libboost-filesystem-dev libboost-chrono-dev libboost-atomic-dev \
       libboost-date-time-dev libboost-regex-dev zlib1g-dev libssl-dev \
       libcpprest-dev libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev \
-      libcli11-dev libnghttp2-dev libgtest-dev libgmock-dev \
+      libcli11-dev libnghttp2-dev libgtest-dev libgmock-dev libre2-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -26,7 +26,7 @@ FROM debian:12-slim
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       ca-certificates libssl3 libcpprest2.10 libyaml-cpp0.7 libspdlog1.10 libfmt9 \
-      libboost-system1.74.0 libnghttp2-14 iptables \
+      libboost-system1.74.0 libnghttp2-14 libre2-9 iptables \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 2102 weft && useradd --uid 2102 --gid 2102 --no-create-home --shell /usr/sbin/nologin weft
 COPY --from=build /out/ /

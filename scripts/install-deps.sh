@@ -12,12 +12,13 @@ BUILD_PKGS=(
   libboost-date-time-dev libboost-regex-dev zlib1g-dev libssl-dev openssl
   libcpprest-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev googletest nlohmann-json3-dev libcli11-dev
-  libnghttp2-dev
+  libnghttp2-dev libre2-dev
 )
 # What the tests, the demo and the benchmarks run for real.
 RUN_PKGS=(
   ca-certificates iproute2 iptables procps psmisc curl wrk haproxy nginx-light
   clang libclang-rt-14-dev clang-format
+  nodejs unzip
 )
 
 as_root() {
@@ -32,6 +33,9 @@ as_root() {
 }
 
 missing=()
+# Debian's npm only when no npm came with the installed Node.js (NodeSource's
+# nodejs bundles it and conflicts with the separate package).
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 for p in "${BUILD_PKGS[@]}" "${RUN_PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
@@ -49,4 +53,15 @@ if ((${#missing[@]})); then
   done
 else
   echo "install-deps: all packages present"
+fi
+
+# Node.js packages for the tests (CEL evaluation of the CRD rules), pinned by
+# tests/crds/package-lock.json; reinstalled only when the lock file changes.
+cd "$(dirname "$0")/.."
+lock=tests/crds/package-lock.json
+stamp=tests/crds/node_modules/.weft-lock
+if [[ ! -f $stamp ]] || ! cmp -s "$lock" "$stamp"; then
+  echo "install-deps: npm ci --prefix tests/crds"
+  npm ci --prefix tests/crds --no-audit --no-fund --loglevel=error
+  cp "$lock" "$stamp"
 fi
