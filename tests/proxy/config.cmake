@@ -1,1 +1,14 @@
 # Tests for the proxy's config area.
+weft_test(proxy_config_test LABEL unit
+  SOURCES config/snapshot_test.cc config/loader_test.cc config/file_watcher_test.cc
+  LIBS weft_proxy_config)
+
+# Discovery client: pure parts plus a real HTTPS stream server on loopback.
+weft_test(proxy_discovery_test LABEL unit
+  SOURCES discovery/backoff_test.cc discovery/state_test.cc discovery/client_test.cc
+          discovery/test_tls.cc discovery/fake_discovery_server.cc
+  LIBS weft_proxy_discovery weft_asio OpenSSL::SSL OpenSSL::Crypto)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  # GCC 12's false positive on Asio coroutine frames (see proxy/src/discovery/discovery.cmake).
+  target_compile_options(proxy_discovery_test PRIVATE -Wno-mismatched-new-delete)
+endif()

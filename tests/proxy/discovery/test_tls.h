@@ -1,0 +1,16 @@
+// Test-only TLS material: a self-signed ECDSA P-256 certificate generated with OpenSSL.
+#pragma once
+
+#include <string>
+
+namespace weft::proxy::discovery::testing {
+
+struct TestCert {
+  std::string certPem;
+  std::string keyPem;
+};
+
+// Valid for an hour, for DNS:localhost and IP:127.0.0.1; usable as its own trust anchor.
+TestCert makeSelfSignedCert(const std::string& commonName = "weft-test");
+
+}  // namespace weft::proxy::discovery::testing
