@@ -1,0 +1,283 @@
+// Wiring of the data plane: workers, listeners, admin, reload and drain.
+#include "proxy/src/app/server.h"
+
+#include <csignal>
+#include <memory>
+#include <vector>
+
+#include "common/log/log.h"
+#include "proxy/src/admin/admin_server.h"
+#include "proxy/src/app/connection.h"
+#include "proxy/src/config/file_watcher.h"
+#include "proxy/src/net/address.h"
+#include "proxy/src/net/worker.h"
+
+namespace weft::proxy::app {
+namespace {
+
+namespace asio = boost::asio;
+using net::Tcp;
+
+auto ecTok(boost::system::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
+
+asio::awaitable<void> acceptLoop(Tcp::acceptor& acceptor, net::WorkerContext& ctx, bool inbound) {
+  auto logger = log::get("proxy");
+  for (;;) {
+    boost::system::error_code ec;
+    Tcp::socket socket = co_await acceptor.async_accept(ecTok(ec));
+    if (!acceptor.is_open() || ec == asio::error::operation_aborted) {
+      co_return;
+    }
+    if (ec) {
+      // Out of descriptors and the like: back off instead of spinning.
+      logger->warn("accept: {}", ec.message());
+      asio::steady_timer t(acceptor.get_executor(), std::chrono::milliseconds(50));
+      co_await t.async_wait(ecTok(ec));
+      continue;
+    }
+    asio::co_spawn(acceptor.get_executor(), handleConnection(ctx, std::move(socket), inbound),
+                   [](std::exception_ptr e) {
+                     // Last resort: a bug in a connection must not take the worker down.
+                     if (e) {
+                       try {
+                         std::rethrow_exception(e);
+                       } catch (const std::exception& ex) {
+                         log::get("proxy")->error("connection failed: {}", ex.what());
+                       }
+                     }
+                   });
+  }
+}
+
+// Destroyed bottom-up: acceptors, then the worker (its io_context frees the
+// connection frames, which still use ctx), then ctx.
+// Enforces connection deadlines (see LiveConnection) on one worker.
+asio::awaitable<void> sweepLoop(net::WorkerContext& ctx) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(net::kSweepInterval);
+    boost::system::error_code ec;
+    co_await timer.async_wait(ecTok(ec));
+    if (ec) {
+      co_return;
+    }
+    ctx.sweep(net::SteadyClock::now());
+  }
+}
+
+struct WorkerSet {
+  std::unique_ptr<net::WorkerContext> ctx;
+  std::unique_ptr<net::Worker> worker;
+  std::unique_ptr<Tcp::acceptor> outbound;
+  std::unique_ptr<Tcp::acceptor> inbound;
+};
+
+}  // namespace
+
+Result<int> runServer(const ServerOptions& options) {
+  auto logger = log::get("proxy");
+  metrics::ProxyMetrics metrics(options.workers + 1);
+  net::Settings settings = options.settings;
+  settings.workers = options.workers;
+
+  std::vector<WorkerSet> workers(options.workers);
+  auto postTable = [&workers](config::SnapshotPtr snapshot) {
+    for (auto& w : workers) {
+      asio::post(w.worker->io(), [ctx = w.ctx.get(), snapshot] { ctx->table = snapshot; });
+    }
+  };
+
+  std::unique_ptr<config::FileWatcher> watcher;
+  config::SnapshotPtr initial = config::Snapshot::empty();
+  if (!options.configFile.empty()) {
+    auto w = config::FileWatcher::create(options.configFile, [&](config::SnapshotPtr s) {
+      log::get("proxy")->info("config {} applied", s->version());
+      postTable(std::move(s));
+    });
+    if (!w) {
+      return w.error();
+    }
+    watcher = std::move(w).value();
+    initial = watcher->current();
+  }
+
+  std::unique_ptr<discovery::Client> discoveryClient;
+  if (options.discovery) {
+    auto c = discovery::Client::create(*options.discovery,
+                                       [&](config::SnapshotPtr s) { postTable(std::move(s)); });
+    if (!c) {
+      return c.error().context("--control-plane");
+    }
+    discoveryClient = std::move(c).value();
+    initial = discoveryClient->current();
+  }
+
+  // Bind every listener before serving anything; the first worker's port is
+  // reused by the others so that port 0 works.
+  Tcp::endpoint outboundEp = options.outbound;
+  Tcp::endpoint inboundEp = options.inbound;
+  for (unsigned i = 0; i < options.workers; ++i) {
+    auto& w = workers[i];
+    w.worker = std::make_unique<net::Worker>(i);
+    w.ctx = std::make_unique<net::WorkerContext>(settings, metrics, i);
+    w.ctx->table = initial;
+    if (discoveryClient) {
+      // Thread-safe and non-blocking; the document arrives as a new snapshot.
+      w.ctx->subscribe = [client = discoveryClient.get()](const std::string& authority) {
+        client->subscribe(authority);
+      };
+    }
+    auto out = net::listenReusePort(w.worker->io(), outboundEp);
+    if (!out) {
+      return out.error().context("outbound");
+    }
+    w.outbound = std::move(out).value();
+    auto in = net::listenReusePort(w.worker->io(), inboundEp);
+    if (!in) {
+      return in.error().context("inbound");
+    }
+    w.inbound = std::move(in).value();
+    if (i == 0) {
+      outboundEp = w.outbound->local_endpoint();
+      inboundEp = w.inbound->local_endpoint();
+    }
+  }
+  settings.ownListeners = {outboundEp, inboundEp};
+
+  asio::io_context mainIo{1};
+  bool draining = false;
+  std::uint64_t exportedOk = 0;
+  std::uint64_t exportedFailed = 0;
+  std::function<void()> startDrain;
+  admin::Hooks hooks;
+  hooks.ready = [&] { return !draining; };
+  hooks.metrics = [&] {
+    if (watcher) {
+      auto ok = watcher->reloadSuccesses();
+      auto failed = watcher->reloadFailures();
+      metrics.configReloads.inc(ok - exportedOk);
+      metrics.configReloadFailures.inc(failed - exportedFailed);
+      exportedOk = ok;
+      exportedFailed = failed;
+    }
+    metrics.ready.set(draining ? 0 : 1);
+    return metrics.registry.render();
+  };
+  hooks.config = [&] {
+    if (watcher) {
+      return watcher->current()->toJson();
+    }
+    if (discoveryClient) {
+      return discoveryClient->current()->toJson();
+    }
+    return config::Snapshot::empty()->toJson();
+  };
+  hooks.shutdown = [&] { asio::post(mainIo, [&] { startDrain(); }); };
+  auto adminServer = admin::AdminServer::create(mainIo, options.admin, hooks);
+  if (!adminServer) {
+    return adminServer.error();
+  }
+
+  for (auto& w : workers) {
+    asio::co_spawn(w.worker->io(), acceptLoop(*w.outbound, *w.ctx, false), asio::detached);
+    asio::co_spawn(w.worker->io(), acceptLoop(*w.inbound, *w.ctx, true), asio::detached);
+    asio::co_spawn(w.worker->io(), sweepLoop(*w.ctx), asio::detached);
+    w.worker->start();
+  }
+  (*adminServer)->start();
+  if (watcher) {
+    watcher->start(std::chrono::milliseconds(500));
+  }
+  if (discoveryClient) {
+    discoveryClient->start();
+  }
+  logger->info("weft-proxy listening: outbound {} inbound {} admin {} workers {}",
+               net::toString(outboundEp), net::toString(inboundEp),
+               net::toString((*adminServer)->localEndpoint()), options.workers);
+
+  asio::steady_timer drainTimer(mainIo);
+  auto drainDeadline = net::SteadyClock::time_point::max();
+  std::function<void()> checkDrained = [&] {
+    int live = 0;
+    for (auto& w : workers) {
+      live += w.ctx->liveCount.load(std::memory_order_relaxed);
+    }
+    if (live == 0 || net::SteadyClock::now() >= drainDeadline) {
+      if (live > 0) {
+        logger->warn("drain grace period over: closing {} connections", live);
+      }
+      (*adminServer)->stop();
+      mainIo.stop();
+      return;
+    }
+    drainTimer.expires_after(std::chrono::milliseconds(20));
+    drainTimer.async_wait([&](boost::system::error_code ec) {
+      if (!ec) {
+        checkDrained();
+      }
+    });
+  };
+  startDrain = [&] {
+    if (draining) {
+      return;
+    }
+    draining = true;
+    logger->info("draining: no new connections, finishing in-flight requests");
+    drainDeadline = net::SteadyClock::now() + options.drainGrace;
+    for (auto& w : workers) {
+      asio::post(w.worker->io(), [&w] {
+        boost::system::error_code ec;
+        w.outbound->close(ec);
+        w.inbound->close(ec);
+        w.ctx->draining = true;
+        w.ctx->upstreams.closeIdle();
+        for (auto& c : w.ctx->live) {
+          if (c.idle && c.socket != nullptr) {
+            c.socket->close(ec);
+          }
+        }
+      });
+    }
+    checkDrained();
+  };
+
+  asio::signal_set signals(mainIo, SIGTERM, SIGINT, SIGHUP);
+  std::function<void()> waitSignal = [&] {
+    signals.async_wait([&](boost::system::error_code ec, int sig) {
+      if (ec) {
+        return;
+      }
+      if (sig == SIGHUP) {
+        if (watcher) {
+          auto r = watcher->reload();
+          if (!r) {
+            logger->error("config reload refused, keeping the old one: {}", r.error().message);
+          }
+        }
+      } else {
+        startDrain();
+      }
+      waitSignal();
+    });
+  };
+  waitSignal();
+  ::signal(SIGPIPE, SIG_IGN);
+
+  mainIo.run();
+  if (watcher) {
+    watcher->stop();
+  }
+  if (discoveryClient) {
+    discoveryClient->stop();
+  }
+  for (auto& w : workers) {
+    w.worker->stop();
+  }
+  for (auto& w : workers) {
+    w.worker->join();
+  }
+  logger->info("weft-proxy stopped");
+  return 0;
+}
+
+}  // namespace weft::proxy::app

@@ -1,0 +1,143 @@
+// Everything one worker's connections share: its upstream state, metric
+// series, the current config table and the drain flag. Touched only on that
+// worker's thread (config arrives by post()), so it needs no locks.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "proxy/src/config/snapshot.h"
+#include "proxy/src/metrics/proxy_metrics.h"
+#include "proxy/src/net/upstream.h"
+
+namespace weft::proxy::net {
+
+struct Settings {
+  std::chrono::milliseconds headerTimeout{10000};  // from first byte to end of headers
+  std::chrono::milliseconds clientIdle{60000};     // keep-alive wait and body reads
+  std::chrono::milliseconds detectTimeout{1000};
+  std::size_t maxHeaderBytes = 64 * 1024;
+  std::size_t maxHeaders = 100;
+  std::size_t replayBytes = 64 * 1024;
+  std::size_t maxIdlePerEndpoint = 256;
+  std::vector<std::uint16_t> opaquePorts;
+  // Our own listeners: a destination equal to one of them would loop.
+  std::vector<Tcp::endpoint> ownListeners;
+  unsigned workers = 1;
+};
+
+// A live client connection, so drain can close the idle ones and the
+// worker's sweep can enforce deadlines. One deadline per connection, set
+// before each socket operation with a plain store: no timer syscalls on the
+// request path (the sweep runs every kSweepInterval).
+struct LiveConnection {
+  Tcp::socket* socket = nullptr;
+  Tcp::socket* upstream = nullptr;  // the upstream socket an exchange is using
+  bool idle = false;                // waiting for the next request
+  SteadyClock::time_point deadline = SteadyClock::time_point::max();
+  bool deadlineOnUpstream = false;  // which socket the deadline guards
+  bool timedOut = false;            // the sweep closed a socket for the deadline
+
+  void expireClientAfter(std::chrono::milliseconds d) { arm(SteadyClock::now() + d, false); }
+  void expireUpstreamAt(SteadyClock::time_point t) { arm(t, true); }
+  void expireNever() { arm(SteadyClock::time_point::max(), false); }
+  void arm(SteadyClock::time_point t, bool onUpstream) {
+    deadline = t;
+    deadlineOnUpstream = onUpstream;
+    timedOut = false;
+  }
+};
+
+inline constexpr std::chrono::milliseconds kSweepInterval{25};
+
+struct WorkerContext {
+  WorkerContext(const Settings& s, metrics::ProxyMetrics& m, unsigned index)
+      : settings(s), metrics(m), series(m), upstreams(s.workers, 0x9e3779b97f4a7c15ULL + index) {}
+
+  const Settings& settings;
+  metrics::ProxyMetrics& metrics;
+  metrics::SeriesCache series;
+  Upstreams upstreams;
+  config::SnapshotPtr table;  // never null once serving
+  bool draining = false;
+  std::list<LiveConnection> live;
+  // Read by the main thread while draining.
+  std::atomic<int> liveCount{0};
+  // Asks the control plane for an authority nobody configured yet (set when
+  // running with --control-plane). Called once per authority and worker.
+  std::function<void(const std::string&)> subscribe;
+  std::unordered_set<std::string> subscribed;
+  void subscribeOnce(const std::string& authority) {
+    if (!subscribe || authority.empty() || subscribed.count(authority) > 0) {
+      return;
+    }
+    if (subscribed.size() >= kMaxSubscriptions) {
+      return;  // bounded: a client dialing random names cannot grow this
+    }
+    subscribed.insert(authority);
+    subscribe(authority);
+  }
+  static constexpr std::size_t kMaxSubscriptions = 10000;
+
+  // Destinations whose clients sent nothing within the detection timeout:
+  // server-speaks-first protocols, forwarded as TCP at once from now on.
+  std::unordered_set<Tcp::endpoint, EndpointHash> opaqueDestinations;
+  static constexpr std::size_t kMaxOpaqueDestinations = 10000;
+
+  // Closes the socket of every connection past its deadline; run every
+  // kSweepInterval by the worker.
+  void sweep(SteadyClock::time_point now) {
+    for (auto& c : live) {
+      if (now < c.deadline) {
+        continue;
+      }
+      c.deadline = SteadyClock::time_point::max();
+      c.timedOut = true;
+      boost::system::error_code ignored;
+      if (c.deadlineOnUpstream && c.upstream != nullptr) {
+        c.upstream->close(ignored);
+      } else if (c.socket != nullptr) {
+        c.socket->close(ignored);
+      }
+    }
+  }
+
+  bool isOwnListener(const Tcp::endpoint& ep) const {
+    for (const auto& l : settings.ownListeners) {
+      if (l.port() == ep.port() && (l.address() == ep.address() || l.address().is_unspecified())) {
+        return true;
+      }
+    }
+    return false;
+  }
+};
+
+// Registers a connection for the lifetime of this guard.
+class LiveGuard {
+ public:
+  LiveGuard(WorkerContext& ctx, Tcp::socket& s) : ctx_(ctx) {
+    it_ = ctx_.live.insert(ctx_.live.end(), LiveConnection{});
+    it_->socket = &s;
+    ctx_.liveCount.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~LiveGuard() {
+    ctx_.live.erase(it_);
+    ctx_.liveCount.fetch_sub(1, std::memory_order_relaxed);
+  }
+  LiveGuard(const LiveGuard&) = delete;
+  LiveGuard& operator=(const LiveGuard&) = delete;
+  LiveConnection& get() { return *it_; }
+
+ private:
+  WorkerContext& ctx_;
+  std::list<LiveConnection>::iterator it_;
+};
+
+}  // namespace weft::proxy::net
