@@ -1,0 +1,89 @@
+// The discovery API: HTTPS (TLS 1.2+), long-lived chunked responses of
+// newline-delimited JSON documents:
+//   GET /v1/discovery/outbound?authority=HOST:PORT
+//   GET /v1/discovery/inbound?pod=NAMESPACE/NAME
+// Each stream gets the current document at once, then every new version.
+// A stream whose client reads slowly is sent only the latest version when its
+// previous write completes (coalescing), so it never holds up the others.
+//
+// Runs on one io_context (single-threaded, as is the DocumentTable it reads);
+// every member is called on that thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "operator/src/discovery/table.h"
+#include "operator/src/discovery/tls.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace weft::op::discovery {
+
+struct ServerOptions {
+  std::string listen = "0.0.0.0:8443";  // "host:port"; port 0 picks one
+  CertificatePair certificate;
+  std::chrono::milliseconds handshakeTimeout{10000};
+  // A write that does not finish in this time closes the stream.
+  std::chrono::milliseconds writeTimeout{30000};
+  std::size_t maxStreams = 50000;
+  // Called with the seconds from publish to written, for each update pushed.
+  std::function<void(double)> onPush;
+};
+
+struct ServerStats {
+  std::size_t openStreams = 0;
+  std::uint64_t streamsTotal = 0;
+  std::uint64_t pushes = 0;                       // documents written to streams
+  std::uint64_t coalesced = 0;                    // versions skipped for a slow reader
+  std::uint64_t rejected = 0;                     // bad requests, TLS failures, over the limit
+  double pushLatencySecondsSum = 0;               // publish -> written, per push
+  std::vector<std::uint64_t> pushLatencyBuckets;  // counts per bound of kLatencyBounds, +Inf last
+};
+
+inline constexpr double kLatencyBounds[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5};
+
+class Server {
+ public:
+  // Binds the listener now (bad address, port in use and bad certificates
+  // are errors here); serves once the io_context runs.
+  static Result<std::unique_ptr<Server>> create(boost::asio::io_context& io, DocumentTable& table,
+                                                ServerOptions options);
+  ~Server();
+
+  std::uint16_t port() const;
+  // Tells the streams subscribed to `key` that its document may have changed.
+  void notify(Stream stream, const std::string& key);
+  // Stops accepting and closes every stream.
+  void stop();
+  ServerStats stats() const;
+
+  struct Impl;  // defined in server.cc; public only so its coroutines can name it
+
+ private:
+  explicit Server(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+// A listen address "ip:port" or "[ipv6]:port"; port 0 asks for any free port.
+struct ListenAddress {
+  std::string ip;
+  std::uint16_t port = 0;
+};
+Result<ListenAddress> parseListen(const std::string& text);
+
+// Parses the target of a discovery request into the stream and its key
+// (a normalised authority, or "namespace/name"). Exposed for tests.
+struct StreamRequest {
+  Stream stream = Stream::kOutbound;
+  std::string key;
+};
+Result<StreamRequest> parseTarget(const std::string& target);
+
+}  // namespace weft::op::discovery

@@ -1,0 +1,252 @@
+// The discovery stream server over real TLS on loopback.
+#include "operator/src/discovery/server.h"
+
+#include <future>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "common/asio.h"
+#include "common/json/json.h"
+#include "operator/src/discovery/table.h"
+#include "tests/operator/stream_client.h"
+
+namespace weft::op::discovery {
+namespace {
+
+using json::Json;
+using op::testing::StreamClient;
+namespace net = boost::asio;
+
+constexpr auto kWait = std::chrono::seconds(2);
+
+Json outboundDoc(const std::string& authority, int endpoints, std::size_t padding = 0) {
+  Json eps = Json::array();
+  for (int i = 0; i < endpoints; ++i) {
+    eps.push_back({{"address", "192.0.2." + std::to_string(i + 1) + ":8080"},
+                   {"labels", {{"pad", std::string(padding, 'x')}}}});
+  }
+  return Json{{"kind", "Outbound"},
+              {"authority", authority},
+              {"backends", {{authority, {{"endpoints", eps}}}}}};
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto cert = makeSelfSigned({"localhost"}, {"127.0.0.1"});
+    ASSERT_TRUE(cert.ok()) << cert.error().message;
+    caPem_ = cert->certPem;
+    ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    options.certificate = *cert;
+    options.writeTimeout = std::chrono::milliseconds(3000);
+    auto server = Server::create(io_, table_, options);
+    ASSERT_TRUE(server.ok()) << server.error().message;
+    server_ = std::move(*server);
+    table_.setListener([this](Stream s, const std::string& key) { server_->notify(s, key); });
+    guard_.emplace(io_.get_executor());
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  void TearDown() override {
+    onServer([this] { server_->stop(); });
+    guard_.reset();
+    io_.stop();
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+  }
+  // Runs `f` on the server's thread and waits for it.
+  template <typename F>
+  void onServer(F f) {
+    std::promise<void> done;
+    net::post(io_, [&] {
+      f();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+  void publish(const std::string& authority, Json doc, std::vector<std::string> aliases = {}) {
+    onServer([&] { table_.publishOutbound(authority, aliases, "a", std::move(doc)); });
+  }
+  std::unique_ptr<StreamClient> open(const std::string& target) {
+    std::string error;
+    auto c = StreamClient::open(server_->port(), target, caPem_, &error);
+    EXPECT_TRUE(c) << error;
+    return c;
+  }
+  Json next(StreamClient& c) {
+    auto line = c.nextLine(kWait);
+    EXPECT_TRUE(line.has_value()) << "no document within the deadline";
+    if (!line) {
+      return nullptr;
+    }
+    auto j = json::parse(*line);
+    EXPECT_TRUE(j.ok()) << *line;
+    return j.ok() ? *j : Json();
+  }
+  ServerStats stats() {
+    ServerStats s;
+    onServer([&] { s = server_->stats(); });
+    return s;
+  }
+
+  net::io_context io_;
+  DocumentTable table_;
+  std::unique_ptr<Server> server_;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> guard_;
+  std::thread thread_;
+  std::string caPem_;
+};
+
+TEST_F(ServerTest, StreamsTheCurrentDocumentThenEveryChange) {
+  publish("web.demo.svc.cluster.local:80", outboundDoc("web.demo.svc.cluster.local:80", 2));
+  auto c = open("/v1/discovery/outbound?authority=web.demo.svc.cluster.local:80");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->status(), 200);
+  Json first = next(*c);
+  EXPECT_EQ(first["backends"]["web.demo.svc.cluster.local:80"]["endpoints"].size(), 2u);
+  std::string v1 = first["version"];
+  EXPECT_FALSE(v1.empty());
+
+  auto start = std::chrono::steady_clock::now();
+  publish("web.demo.svc.cluster.local:80", outboundDoc("web.demo.svc.cluster.local:80", 1));
+  Json second = next(*c);
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(second["backends"]["web.demo.svc.cluster.local:80"]["endpoints"].size(), 1u);
+  EXPECT_NE(second["version"], v1);
+  EXPECT_LT(took, std::chrono::milliseconds(100)) << "pushed within 100 ms";
+
+  // Publishing the same content again sends nothing.
+  publish("web.demo.svc.cluster.local:80", outboundDoc("web.demo.svc.cluster.local:80", 1));
+  EXPECT_FALSE(c->nextLine(std::chrono::milliseconds(200)).has_value());
+  EXPECT_EQ(stats().openStreams, 1u);
+}
+
+TEST_F(ServerTest, UnknownAuthorityGetsNoEndpointsUntilItExists) {
+  auto c = open("/v1/discovery/outbound?authority=Late.Demo.svc.cluster.local%3A8080");
+  ASSERT_TRUE(c);
+  Json empty = next(*c);
+  EXPECT_EQ(empty["authority"], "late.demo.svc.cluster.local:8080") << "normalised";
+  EXPECT_EQ(empty["backends"], Json::object());
+  EXPECT_FALSE(empty["version"].get<std::string>().empty());
+  publish("late.demo.svc.cluster.local:8080", outboundDoc("late.demo.svc.cluster.local:8080", 3));
+  Json later = next(*c);
+  EXPECT_EQ(later["backends"]["late.demo.svc.cluster.local:8080"]["endpoints"].size(), 3u);
+}
+
+TEST_F(ServerTest, AliasesAndInbound) {
+  publish("web.demo.svc.cluster.local:80", outboundDoc("web.demo.svc.cluster.local:80", 2),
+          {"198.51.100.7:80", "web.demo:80"});
+  auto byIp = open("/v1/discovery/outbound?authority=198.51.100.7:80");
+  ASSERT_TRUE(byIp);
+  EXPECT_EQ(next(*byIp)["authority"], "web.demo.svc.cluster.local:80");
+
+  onServer([&] {
+    table_.publishInbound("demo/web-0", Json{{"kind", "Inbound"}, {"pod", "demo/web-0"}});
+  });
+  auto in = open("/v1/discovery/inbound?pod=demo/web-0");
+  ASSERT_TRUE(in);
+  Json doc = next(*in);
+  EXPECT_EQ(doc["kind"], "Inbound");
+  EXPECT_EQ(doc["pod"], "demo/web-0");
+  auto unknown = open("/v1/discovery/inbound?pod=demo%2Fnobody");
+  ASSERT_TRUE(unknown);
+  Json none = next(*unknown);
+  EXPECT_EQ(none["pod"], "demo/nobody");
+  EXPECT_EQ(none["ports"], Json::array());
+}
+
+TEST_F(ServerTest, BadRequestsAreRefusedWithAReason) {
+  struct Case {
+    std::string target;
+    int status;
+    std::string text;
+  };
+  for (const auto& c : std::vector<Case>{
+           {"/v1/discovery/outbound", 400, "missing query parameter authority"},
+           {"/v1/discovery/outbound?authority=no-port", 400, "authority"},
+           {"/v1/discovery/outbound?authority=a:1&authority=b:2", 400, "twice"},
+           {"/v1/discovery/inbound?pod=Not_Valid/x", 400, "NAMESPACE/NAME"},
+           {"/v1/discovery/inbound?pod=%zz", 400, "percent"},
+           {"/v1/other", 404, "no such endpoint"},
+       }) {
+    auto client = open(c.target);
+    ASSERT_TRUE(client) << c.target;
+    EXPECT_EQ(client->status(), c.status) << c.target;
+    std::string body = client->readAll(kWait);
+    EXPECT_NE(body.find(c.text), std::string::npos) << c.target << ": " << body;
+  }
+  EXPECT_EQ(stats().rejected, 6u);
+}
+
+TEST_F(ServerTest, ParseTargetNormalises) {
+  auto r = parseTarget("/v1/discovery/outbound?x=1&authority=WEB.demo.:80");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->key, "web.demo:80");
+  auto v6 = parseTarget("/v1/discovery/outbound?authority=%5B2001:db8::1%5D:80");
+  ASSERT_TRUE(v6.ok()) << v6.error().message;
+  EXPECT_EQ(v6->key, "[2001:db8::1]:80");
+}
+
+TEST_F(ServerTest, ClosedClientsAreForgotten) {
+  {
+    auto c = open("/v1/discovery/outbound?authority=gone.demo:80");
+    ASSERT_TRUE(c);
+    next(*c);
+    EXPECT_EQ(stats().openStreams, 1u);
+  }
+  auto deadline = std::chrono::steady_clock::now() + kWait;
+  while (stats().openStreams != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(stats().openStreams, 0u) << "the server notices the close without writing";
+}
+
+// One client that never reads must not delay the others, and gets only the
+// latest version once it drains (coalescing), not every version in between.
+TEST_F(ServerTest, ASlowReaderDoesNotHoldUpOthers) {
+  const std::string a = "busy.demo.svc.cluster.local:80";
+  publish(a, outboundDoc(a, 50, 2000));
+  auto slow = open("/v1/discovery/outbound?authority=" + a);
+  auto fast = open("/v1/discovery/outbound?authority=" + a);
+  ASSERT_TRUE(slow && fast);
+  next(*fast);
+  // ~100 KB per version; the slow client's socket buffers fill after a few.
+  constexpr int kVersions = 60;
+  for (int i = 0; i < kVersions; ++i) {
+    publish(a, outboundDoc(a, 50, 2001 + i));
+    Json got = next(*fast);
+    ASSERT_FALSE(got.is_null()) << "version " << i << " did not reach the fast reader";
+  }
+  std::string latest = Json::parse(table_.outbound(a)->line)["version"];
+  // Now drain the slow one: it must end on the latest version, having skipped some.
+  int received = 0;
+  std::string last;
+  for (int i = 0; i < kVersions + 2; ++i) {
+    auto line = slow->nextLine(std::chrono::milliseconds(1000));
+    if (!line) {
+      break;
+    }
+    ++received;
+    last = Json::parse(*line)["version"];
+    if (last == latest) {
+      break;
+    }
+  }
+  EXPECT_EQ(last, latest);
+  EXPECT_LT(received, kVersions + 1) << "versions were coalesced";
+  EXPECT_GT(stats().coalesced, 0u);
+}
+
+TEST(TlsTest, SelfSignedAndLoadedCertificatesMatch) {
+  auto pair = makeSelfSigned({"localhost", "weft-control"}, {"127.0.0.1"});
+  ASSERT_TRUE(pair.ok()) << pair.error().message;
+  EXPECT_NE(pair->certPem.find("BEGIN CERTIFICATE"), std::string::npos);
+  EXPECT_NE(pair->keyPem.find("PRIVATE KEY"), std::string::npos);
+  auto missing = loadCertificate("/nonexistent.pem", "/nonexistent.key");
+  EXPECT_FALSE(missing.ok());
+}
+
+}  // namespace
+}  // namespace weft::op::discovery
