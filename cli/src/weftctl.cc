@@ -1,6 +1,9 @@
 // weftctl: subcommand dispatch.
 #include "cli/src/weftctl.h"
 
+#include <iostream>
+
+#include "cli/src/inject.h"
 #include "common/flags/flags.h"
 
 namespace weft::cli {
@@ -12,9 +15,14 @@ int run(int argc, const char* const* argv) {
   std::string kubeconfig;
   app.add_option("--kubeconfig", kubeconfig, "kubeconfig file");
 
-  std::string file;
+  InjectFlags injectFlags;
   auto* inject = app.add_subcommand("inject", "add the proxy to workloads in YAML or JSON");
-  inject->add_option("-f,--filename", file, "file to read, or - for standard input")->required();
+  inject->add_option("-f,--filename", injectFlags.file, "file to read, or - for standard input")
+      ->required();
+  inject->add_option("--kube-version", injectFlags.kubeVersion,
+                     "target cluster version; before v1.29 the proxy becomes the first "
+                     "container instead of a native sidecar");
+  inject->add_option("--proxy-image", injectFlags.proxyImage, "image of weft-proxy and weft-init");
   auto* check = app.add_subcommand("check", "verify a Weft installation");
   auto* stat = app.add_subcommand("stat", "golden metrics per workload");
   std::string pod;
@@ -24,7 +32,10 @@ int run(int argc, const char* const* argv) {
   if (auto code = flags::parse(app, argc, argv, common)) {
     return *code;
   }
-  for (auto* cmd : {inject, check, stat, proxyConfig}) {
+  if (inject->parsed()) {
+    return runInject(injectFlags, std::cin, std::cout, std::cerr);
+  }
+  for (auto* cmd : {check, stat, proxyConfig}) {
     if (cmd->parsed()) {
       return flags::fail(app, std::string(cmd->get_name()) + ": not implemented yet");
     }

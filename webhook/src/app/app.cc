@@ -1,8 +1,20 @@
 // Flag parsing and wiring for weft-injector.
 #include "webhook/src/app/app.h"
 
+#include <csignal>
+#include <cstdlib>
+#include <memory>
+
 #include "common/flags/flags.h"
+#include "common/http/server.h"
+#include "common/kube/config.h"
+#include "common/kube/http_kube_api.h"
 #include "common/log/log.h"
+#include "webhook/src/admission/kube_namespace_labels.h"
+#include "webhook/src/admission/review.h"
+#include "webhook/src/inject/inject.h"
+#include "webhook/src/server/metrics.h"
+#include "webhook/src/server/service.h"
 
 namespace weft::webhook {
 
@@ -11,19 +23,113 @@ int run(int argc, const char* const* argv) {
                "weft-injector"};
   flags::CommonFlags common;
   flags::addCommonFlags(app, common);
+  inject::Options options = inject::defaultOptions();
   std::string listen = "0.0.0.0:9443";
   std::string tlsCert;
   std::string tlsKey;
   std::string kubeconfig;
+  std::string kubeVersion;
+  std::vector<std::string> injectNamespaces;
+  int threads = 2;
   app.add_option("--listen", listen, "HTTPS listener")->capture_default_str();
-  app.add_option("--tls-cert", tlsCert, "serving certificate (PEM)");
-  app.add_option("--tls-key", tlsKey, "serving key (PEM)");
+  app.add_option("--tls-cert", tlsCert,
+                 "serving certificate chain (PEM), reloaded on change (required)");
+  app.add_option("--tls-key", tlsKey, "serving key (PEM), reloaded on change (required)");
   app.add_option("--kubeconfig", kubeconfig, "kubeconfig file (default: in-cluster)");
+  app.add_option("--kube-version", kubeVersion,
+                 "Kubernetes server version (e.g. v1.30.2); 1.29+ gets native sidecars. "
+                 "Without it the proxy is injected as the first container");
+  app.add_option("--inject-namespace", injectNamespaces,
+                 "without a Kubernetes API: treat this namespace as labelled "
+                 "weft.io/inject=enabled (repeatable)");
+  app.add_option("--proxy-image", options.proxyImage, "image of weft-proxy and weft-init")
+      ->capture_default_str();
+  app.add_option("--control-plane", options.controlPlane, "control plane HOST:PORT for proxies")
+      ->capture_default_str();
+  app.add_option("--weft-namespace", options.weftNamespace, "Weft's own namespace (never injected)")
+      ->capture_default_str();
+  app.add_option("--threads", threads, "server threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   if (auto code = flags::parse(app, argc, argv, common)) {
     return *code;
   }
-  log::get("injector")->info("weft-injector starting on {}", listen);
-  return flags::fail(app, "the injector is not implemented yet");
+  if (tlsCert.empty() || tlsKey.empty()) {
+    return flags::fail(app, "--tls-cert and --tls-key are required (see --help)") + 1;
+  }
+  auto logger = log::get("injector");
+
+  // Block the stop signals before any thread starts (Kubernetes client,
+  // reflector, server), so that only sigwait below sees them.
+  sigset_t stopSignals;
+  sigemptyset(&stopSignals);
+  sigaddset(&stopSignals, SIGTERM);
+  sigaddset(&stopSignals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+
+  // TODO(webhook): read the server version from GET /version once common/kube
+  // offers it; until then --kube-version is the only source.
+  if (kubeVersion.empty()) {
+    options.nativeSidecar = false;
+    logger->warn("no --kube-version: injecting the proxy as the first container (pre-1.29 mode)");
+  } else {
+    auto native = inject::supportsNativeSidecars(kubeVersion);
+    if (!native) {
+      return flags::fail(app, "--kube-version: " + native.error().message);
+    }
+    options.nativeSidecar = *native;
+  }
+
+  // Namespace labels: from the API server when there is one (a kubeconfig, or
+  // running in a pod); otherwise only the --inject-namespace list.
+  std::unique_ptr<kube::HttpKubeApi> kubeApi;
+  std::unique_ptr<admission::NamespaceLabels> labels;
+  if (!kubeconfig.empty() || std::getenv("KUBERNETES_SERVICE_HOST") != nullptr) {
+    auto config = kubeconfig.empty() ? kube::loadInCluster() : kube::loadKubeconfig(kubeconfig);
+    if (!config) {
+      return flags::fail(app, "Kubernetes client: " + config.error().message);
+    }
+    auto api = kube::HttpKubeApi::create(*config);
+    if (!api) {
+      return flags::fail(app, "Kubernetes client: " + api.error().message);
+    }
+    kubeApi = std::move(*api);
+    labels = std::make_unique<admission::KubeNamespaceLabels>(*kubeApi);
+    if (!injectNamespaces.empty()) {
+      logger->warn("--inject-namespace is ignored: namespace labels come from the API server");
+    }
+  } else {
+    std::map<std::string, std::map<std::string, std::string>> table;
+    for (const auto& ns : injectNamespaces) {
+      table[ns][std::string(inject::kInjectLabel)] = "enabled";
+    }
+    labels = std::make_unique<admission::StaticNamespaceLabels>(std::move(table));
+    logger->info("no Kubernetes API: namespace opt-in only for --inject-namespace ({} given)",
+                 injectNamespaces.size());
+  }
+  admission::Mutator mutator(options, *labels);
+  server::AdmissionMetrics metrics;
+  server::InjectorService service(mutator, metrics);
+
+  http::ServerOptions serverOptions;
+  serverOptions.listen = listen;
+  serverOptions.certFile = tlsCert;
+  serverOptions.keyFile = tlsKey;
+  serverOptions.threads = threads;
+  serverOptions.logger = "injector.http";
+  auto server = http::Server::start(
+      serverOptions, [&service](const http::Request& r) { return service.handle(r); });
+  if (!server) {
+    return flags::fail(app, server.error().message);
+  }
+  logger->info("weft-injector {} serving on port {} (native sidecars: {})", options.version,
+               (*server)->port(), options.nativeSidecar ? "yes" : "no");
+
+  int signal = 0;
+  sigwait(&stopSignals, &signal);
+  logger->info("signal {}: draining", signal);
+  (*server)->stop(std::chrono::seconds(10));
+  return 0;
 }
 
 }  // namespace weft::webhook

@@ -1,0 +1,243 @@
+// The weft-injector binary over real TLS on loopback: a recorded
+// AdmissionReview with the apiserver's headers, keep-alive, health, metrics,
+// malformed input, certificate rotation from files, and SIGTERM.
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "common/file.h"
+#include "common/json/json.h"
+#include "common/kube/http_kube_api.h"
+#include "common/kube/resource.h"
+#include "tests/common/http/test_tls.h"
+#include "tests/fakes/fake_apiserver.h"
+#include "tests/fakes/test_certs.h"
+#include "tests/support/process.h"
+
+namespace weft {
+namespace {
+
+using json::Json;
+using ::testing::HasSubstr;
+using testing::TestClient;
+
+template <class F>
+bool waitFor(F done, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return done();
+}
+
+std::string fixture(const std::string& name) {
+  auto text = readFile(std::string(WEFT_WEBHOOK_FIXTURES) + "/" + name);
+  EXPECT_TRUE(text.ok()) << name;
+  return text.ok() ? *text : "";
+}
+
+// Request headers as recorded from kube-apiserver (minus Host/Content-Length,
+// which the client sets).
+std::vector<std::pair<std::string, std::string>> recordedHeaders(const std::string& name) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::istringstream lines(fixture(name));
+  std::string line;
+  std::getline(lines, line);  // request line
+  while (std::getline(lines, line)) {
+    if (!line.empty() && line.back() == '\r') {
+      line.pop_back();
+    }
+    auto colon = line.find(':');
+    if (colon == std::string::npos) {
+      continue;
+    }
+    std::string key = line.substr(0, colon);
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    if (key != "Host" && key != "Content-Length") {
+      out.emplace_back(key, value);
+    }
+  }
+  return out;
+}
+
+class InjectorBinaryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto cert = testing::makeSelfSignedCert("injector-one");
+    testing::writeFileAtomically(dir_.file("tls.crt"), cert.certPem);
+    testing::writeFileAtomically(dir_.file("tls.key"), cert.keyPem);
+    child_ = std::make_unique<testing::Child>(
+        std::vector<std::string>{WEFT_INJECTOR_BIN, "--listen", "127.0.0.1:0", "--tls-cert",
+                                 dir_.file("tls.crt"), "--tls-key", dir_.file("tls.key"),
+                                 "--kube-version", "v1.30.2", "--inject-namespace", "fixtures"},
+        dir_.file("injector.log"));
+    std::regex serving("serving on port ([0-9]+)");
+    ASSERT_TRUE(waitFor(
+        [&] {
+          auto log = readFile(dir_.file("injector.log"));
+          std::smatch m;
+          if (log.ok() && std::regex_search(*log, m, serving)) {
+            port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+            return true;
+          }
+          return !child_->running();
+        },
+        std::chrono::seconds(10)));
+    ASSERT_NE(port_, 0) << readFile(dir_.file("injector.log")).valueOr("");
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<testing::Child> child_;
+  std::uint16_t port_ = 0;
+};
+
+TEST_F(InjectorBinaryTest, MutatesRecordedReviewOverTlsWithKeepAlive) {
+  TestClient client(port_, true);
+  EXPECT_EQ(client.peerCommonName(), "injector-one");
+  auto headers = recordedHeaders("admission-pod-create.request-headers.txt");
+  ASSERT_FALSE(headers.empty());
+  for (int i = 0; i < 2; ++i) {
+    auto reply = client.request("POST", "/mutate?timeout=5s",
+                                fixture("admission-pod-create.request.json"), headers);
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    EXPECT_TRUE(reply.keepAlive);
+    EXPECT_EQ(reply.header("Content-Type"), "application/json");
+    auto review = json::parse(reply.body);
+    ASSERT_TRUE(review.ok());
+    EXPECT_EQ((*review)["response"]["uid"], "84051ce3-4449-4880-b4c6-e3c01264ef2f");
+    EXPECT_EQ((*review)["response"]["allowed"], true);
+    EXPECT_EQ((*review)["response"]["patchType"], "JSONPatch");
+  }
+  auto bad = client.request("POST", "/mutate", "{not json");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(client.request("GET", "/healthz").status, 200);
+  EXPECT_EQ(client.request("GET", "/mutate").status, 405);
+  EXPECT_EQ(client.request("GET", "/nope").status, 404);
+  auto metrics = client.request("GET", "/metrics");
+  EXPECT_THAT(metrics.body, HasSubstr("weft_injector_admissions_total{result=\"injected\"} 2"));
+  EXPECT_THAT(metrics.body, HasSubstr("weft_injector_admissions_total{result=\"invalid\"} 1"));
+  EXPECT_THAT(metrics.body, HasSubstr("weft_injector_admission_duration_seconds_count 3"));
+}
+
+TEST_F(InjectorBinaryTest, PicksUpRotatedCertificateAndKeepsOldConnection) {
+  TestClient old(port_, true);
+  ASSERT_EQ(old.request("GET", "/healthz").status, 200);
+  auto next = testing::makeSelfSignedCert("injector-two");
+  testing::writeFileAtomically(dir_.file("tls.key"), next.keyPem);
+  testing::writeFileAtomically(dir_.file("tls.crt"), next.certPem);
+  // The binary checks the files every 2 s.
+  EXPECT_TRUE(waitFor([&] { return TestClient(port_, true).peerCommonName() == "injector-two"; },
+                      std::chrono::seconds(10)));
+  EXPECT_EQ(old.request("GET", "/healthz").status, 200);
+  EXPECT_EQ(old.peerCommonName(), "injector-one");
+}
+
+TEST_F(InjectorBinaryTest, StopsCleanlyOnSigterm) {
+  TestClient idle(port_, true);
+  ASSERT_EQ(idle.request("GET", "/healthz").status, 200);
+  EXPECT_EQ(child_->stop(SIGTERM, std::chrono::seconds(15)), 0);
+}
+
+// With --kubeconfig the namespace opt-in comes from the API server's labels.
+TEST(InjectorKubeTest, NamespaceLabelFromApiServer) {
+  auto pki = testing::makeTestPki();
+  ASSERT_TRUE(pki.ok());
+  testing::FakeApiServerOptions fakeOptions;
+  fakeOptions.certPem = pki->serverCertPem;
+  fakeOptions.keyPem = pki->serverKeyPem;
+  auto fake = testing::FakeApiServer::start(fakeOptions);
+  ASSERT_TRUE(fake.ok());
+  (*fake)->state().setRequiredToken("injector-token");
+  kube::KubeConfig config;
+  config.server = (*fake)->url();
+  config.caPem = pki->caCertPem;
+  config.token = "injector-token";
+  auto api = kube::HttpKubeApi::create(config);
+  ASSERT_TRUE(api.ok());
+  ASSERT_TRUE(
+      (*api)
+          ->create(kube::resources::namespaces(), "",
+                   Json{{"metadata",
+                         {{"name", "labelled"}, {"labels", {{"weft.io/inject", "enabled"}}}}}})
+          .ok());
+
+  testing::TempDir dir;
+  auto cert = testing::makeSelfSignedCert("injector");
+  testing::writeFileAtomically(dir.file("tls.crt"), cert.certPem);
+  testing::writeFileAtomically(dir.file("tls.key"), cert.keyPem);
+  testing::writeFileAtomically(dir.file("ca.crt"), pki->caCertPem);
+  testing::writeFileAtomically(dir.file("kubeconfig"),
+                               "apiVersion: v1\nkind: Config\n"
+                               "clusters:\n- name: fake\n  cluster:\n"
+                               "    server: " +
+                                   (*fake)->url() +
+                                   "\n    certificate-authority: ca.crt\n"
+                                   "users:\n- name: u\n  user:\n"
+                                   "    token: injector-token\n"
+                                   "contexts:\n- name: c\n  context:\n"
+                                   "    cluster: fake\n    user: u\n"
+                                   "current-context: c\n");
+  testing::Child child(
+      {WEFT_INJECTOR_BIN, "--listen", "127.0.0.1:0", "--tls-cert", dir.file("tls.crt"), "--tls-key",
+       dir.file("tls.key"), "--kubeconfig", dir.file("kubeconfig"), "--kube-version", "v1.28.0"},
+      dir.file("injector.log"));
+  std::uint16_t port = 0;
+  std::regex serving("serving on port ([0-9]+)");
+  ASSERT_TRUE(waitFor(
+      [&] {
+        auto log = readFile(dir.file("injector.log"));
+        std::smatch m;
+        if (log.ok() && std::regex_search(*log, m, serving)) {
+          port = static_cast<std::uint16_t>(std::stoi(m[1]));
+          return true;
+        }
+        return !child.running();
+      },
+      std::chrono::seconds(10)));
+  ASSERT_NE(port, 0) << readFile(dir.file("injector.log")).valueOr("");
+
+  auto review = json::parse(fixture("admission-pod-create.request.json"));
+  ASSERT_TRUE(review.ok());
+  auto send = [&](const std::string& ns) {
+    Json r = *review;
+    r["request"]["namespace"] = ns;
+    TestClient client(port, true);
+    auto reply = client.request("POST", "/mutate", r.dump());
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    auto parsed = json::parse(reply.body);
+    return parsed.ok() ? (*parsed)["response"] : Json();
+  };
+  auto injected = send("labelled");
+  EXPECT_EQ(injected["patchType"], "JSONPatch");
+  auto skipped = send("unlabelled");
+  EXPECT_EQ(skipped["allowed"], true);
+  EXPECT_FALSE(skipped.contains("patch"));
+  EXPECT_EQ(child.stop(SIGTERM, std::chrono::seconds(15)), 0);
+}
+
+TEST(InjectorFlagsTest, RefusesMissingCertificateAndBadVersion) {
+  auto r = testing::runProcess({WEFT_INJECTOR_BIN, "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(r.exitCode, 2);
+  EXPECT_THAT(r.err, HasSubstr("--tls-cert"));
+  r = testing::runProcess({WEFT_INJECTOR_BIN, "--listen", "127.0.0.1:0", "--tls-cert",
+                           "/nonexistent.crt", "--tls-key", "/nonexistent.key"});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_THAT(r.err, HasSubstr("/nonexistent.crt"));
+  r = testing::runProcess(
+      {WEFT_INJECTOR_BIN, "--tls-cert", "a", "--tls-key", "b", "--kube-version", "banana"});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_THAT(r.err, HasSubstr("--kube-version"));
+}
+
+}  // namespace
+}  // namespace weft
