@@ -124,9 +124,12 @@ Proxy::Proxy(const TempDir& dir, const std::string& configFile, std::vector<std:
   static int counter = 0;
   logFile_ = dir.file("proxy-" + std::to_string(++counter) + ".log");
   auto addr = [](unsigned short p) { return "127.0.0.1:" + std::to_string(p); };
-  std::vector<std::string> argv = {WEFT_PROXY_BIN,      "--config",           configFile,
-                                   "--outbound-listen", addr(ports.outbound), "--inbound-listen",
-                                   addr(ports.inbound), "--admin-listen",     addr(ports.admin)};
+  std::vector<std::string> argv = {WEFT_PROXY_BIN,     "--outbound-listen", addr(ports.outbound),
+                                   "--inbound-listen", addr(ports.inbound), "--admin-listen",
+                                   addr(ports.admin)};
+  if (!configFile.empty()) {
+    argv.insert(argv.end(), {"--config", configFile});
+  }
   argv.insert(argv.end(), extra.begin(), extra.end());
   child_ = std::make_unique<Child>(argv, logFile_);
   ports_.outbound = waitForPort(logFile_, "outbound 127.0.0.1:");

@@ -59,7 +59,8 @@ struct ProxyPorts {
   unsigned short admin = 0;
 };
 
-// Runs weft-proxy with --config on the given (or free) ports.
+// Runs weft-proxy on the given (or free) ports, with --config unless
+// configFile is empty (then `extra` says where configuration comes from).
 class Proxy {
  public:
   Proxy(const TempDir& dir, const std::string& configFile, std::vector<std::string> extra = {},

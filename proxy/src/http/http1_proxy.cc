@@ -43,6 +43,9 @@ const std::shared_ptr<spdlog::logger>& logger() {
   return l;
 }
 
+constexpr auto kFirstDocumentWaitStep = std::chrono::milliseconds(10);
+constexpr int kFirstDocumentWaitSteps = 100;
+
 auto ecTok(boost::system::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
 // A response the proxy makes itself: status, `weft-error: <reason>`, one line
@@ -350,6 +353,7 @@ asio::awaitable<bool> Exchange::run() {
   // Destination: a known service named by Host, else by the original
   // destination address, else the original destination itself.
   const api::Outbound* out = nullptr;
+  config::SnapshotPtr pinned;  // keeps `out` alive when it comes from a newer snapshot
   std::string destName;
   net::Tcp::endpoint direct;
   bool haveDirect = false;
@@ -368,13 +372,26 @@ asio::awaitable<bool> Exchange::run() {
       auto host = req_[bhttp::field::host];
       if (!host.empty()) {
         bool hasPort = host.find(':') != std::string_view::npos && host.back() != ']';
-        ctx_.subscribeOnce(hasPort ? std::string(host)
-                                   : std::string(host) + ":" +
-                                         std::to_string(info_.originalDst.port()));
+        bool fresh = ctx_.subscribeOnce(hasPort ? std::string(host)
+                                                : std::string(host) + ":" +
+                                                      std::to_string(info_.originalDst.port()));
+        // The first request to a new destination waits briefly for its
+        // document instead of failing while the subscription is in flight.
+        for (int step = 0; fresh && out == nullptr && step < kFirstDocumentWaitSteps; ++step) {
+          asio::steady_timer t(client_.get_executor(), kFirstDocumentWaitStep);
+          boost::system::error_code ec;
+          co_await t.async_wait(ecTok(ec));
+          pinned = ctx_.table;
+          out = pinned->findOutbound(host, info_.originalDst.port());
+        }
       }
-      direct = info_.originalDst;
-      haveDirect = info_.redirected;
-      destName = "passthrough";
+      if (out != nullptr) {
+        destName = out->authority;
+      } else {
+        direct = info_.originalDst;
+        haveDirect = info_.redirected;
+        destName = "passthrough";
+      }
     }
   }
   ctx_.upstreams.evictIdle();

@@ -74,15 +74,17 @@ struct WorkerContext {
   // running with --control-plane). Called once per authority and worker.
   std::function<void(const std::string&)> subscribe;
   std::unordered_set<std::string> subscribed;
-  void subscribeOnce(const std::string& authority) {
+  // Returns true when this call started a new subscription.
+  bool subscribeOnce(const std::string& authority) {
     if (!subscribe || authority.empty() || subscribed.count(authority) > 0) {
-      return;
+      return false;
     }
     if (subscribed.size() >= kMaxSubscriptions) {
-      return;  // bounded: a client dialing random names cannot grow this
+      return false;  // bounded: a client dialing random names cannot grow this
     }
     subscribed.insert(authority);
     subscribe(authority);
+    return true;
   }
   static constexpr std::size_t kMaxSubscriptions = 10000;
 

@@ -1,0 +1,152 @@
+// The control plane drives the data plane: weft-operator in dir: mode streams
+// documents to weft-proxy --control-plane over TLS, with no file in between.
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include "tests/integration/proxy_harness.h"
+
+namespace weft::testing {
+namespace {
+
+constexpr const char* kAuthority = "web.demo.svc.cluster.local:8080";
+
+std::string meshYaml(unsigned short port, const std::vector<std::string>& ips) {
+  std::string y = R"(apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: demo}
+spec:
+  clusterIP: 198.51.100.30
+  selector: {app: web}
+  ports: [{name: http, port: 8080, targetPort: http}]
+---
+# Round robin, so that sequential requests visibly reach every endpoint.
+apiVersion: weft.io/v1alpha1
+kind: TrafficPolicy
+metadata: {name: web, namespace: demo}
+spec:
+  targetRef: {kind: Service, name: web}
+  loadBalancer: {type: RoundRobin}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-1
+  namespace: demo
+  labels: {kubernetes.io/service-name: web}
+addressType: IPv4
+)";
+  y += "ports: [{name: http, port: " + std::to_string(port) + ", protocol: TCP}]\nendpoints:\n";
+  for (const auto& ip : ips) {
+    y += "  - addresses: [" + ip + "]\n    conditions: {ready: true}\n";
+  }
+  return y;
+}
+
+class ControlPlaneTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto cert = runProcess({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj",
+                            "/CN=weft-test", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
+                            dir_.file("key.pem"), "-out", dir_.file("cert.pem")});
+    ASSERT_EQ(cert.exitCode, 0) << cert.err;
+    mesh_ = dir_.path() + "/mesh";
+    ASSERT_EQ(runProcess({"/bin/mkdir", mesh_}).exitCode, 0);
+    // Two backends on loopback aliases, same port, as pods would be.
+    backendPort_ = freePort();
+    for (const char* ip : {"127.0.2.21", "127.0.2.22"}) {
+      backends_.push_back(std::make_unique<Child>(
+          std::vector<std::string>{WEFT_TEST_BACKEND_BIN, "--listen", ip, "--port",
+                                   std::to_string(backendPort_), "--name", ip},
+          dir_.file(std::string("backend-") + ip + ".log")));
+    }
+    writeMesh({"127.0.2.21", "127.0.2.22"});
+
+    discoveryPort_ = freePort();
+    adminPort_ = freePort();
+    operator_ = std::make_unique<Child>(
+        std::vector<std::string>{WEFT_OPERATOR_BIN, "--source", "dir:" + mesh_,
+                                 "--discovery-listen",
+                                 "127.0.0.1:" + std::to_string(discoveryPort_), "--admin-listen",
+                                 "127.0.0.1:" + std::to_string(adminPort_), "--tls-cert",
+                                 dir_.file("cert.pem"), "--tls-key", dir_.file("key.pem")},
+        dir_.file("operator.log"));
+    ASSERT_TRUE(waitFor([&] {
+      auto r = get(adminPort_, "admin", "/readyz", 500ms);
+      return r && r->status == 200;
+    })) << "operator never became ready";
+    for (const char* ip : {"127.0.2.21", "127.0.2.22"}) {
+      ASSERT_TRUE(waitFor([&] {
+        Client c(backendPort_, 200ms, ip);
+        return c.connected();
+      })) << "backend "
+          << ip << " never listened";
+    }
+    proxy_ = std::make_unique<Proxy>(
+        dir_, "",
+        std::vector<std::string>{"--control-plane", "127.0.0.1:" + std::to_string(discoveryPort_),
+                                 "--control-plane-ca", dir_.file("cert.pem"), "--workers", "1"});
+  }
+
+  void writeMesh(const std::vector<std::string>& ips) {
+    dir_.write("mesh/web.yaml.tmp", meshYaml(backendPort_, ips));
+    ASSERT_EQ(runProcess({"/bin/mv", dir_.file("mesh/web.yaml.tmp"), dir_.file("mesh/web.yaml")})
+                  .exitCode,
+              0);
+  }
+
+  // Which backend answered each of n requests (by its x-backend name).
+  std::map<std::string, int> spread(int n) {
+    std::map<std::string, int> seen;
+    for (int i = 0; i < n; ++i) {
+      auto r = get(proxy_->ports().outbound, kAuthority, "/");
+      seen[r ? (r->status == 200 ? r->header("x-backend") : std::to_string(r->status)) : "none"]++;
+    }
+    return seen;
+  }
+
+  TempDir dir_;
+  std::string mesh_;
+  unsigned short backendPort_ = 0;
+  unsigned short discoveryPort_ = 0;
+  unsigned short adminPort_ = 0;
+  std::vector<std::unique_ptr<Child>> backends_;
+  std::unique_ptr<Child> operator_;
+  std::unique_ptr<Proxy> proxy_;
+};
+
+TEST_F(ControlPlaneTest, FirstRequestWaitsForItsDocumentAndSucceeds) {
+  auto r = get(proxy_->ports().outbound, kAuthority, "/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->header("weft-error") << " " << r->body << "\n" << proxy_->log();
+}
+
+TEST_F(ControlPlaneTest, EndpointsComeFromTheOperatorAndFollowItsChanges) {
+  auto seen = spread(40);
+  EXPECT_GT(seen["127.0.2.21"], 0) << proxy_->log();
+  EXPECT_GT(seen["127.0.2.22"], 0);
+  EXPECT_EQ(seen["127.0.2.21"] + seen["127.0.2.22"], 40);
+
+  // Remove an endpoint from the folder: the proxy stops using it within a second.
+  auto changed = std::chrono::steady_clock::now();
+  writeMesh({"127.0.2.21"});
+  ASSERT_TRUE(waitFor(
+      [&] {
+        auto s = spread(10);
+        return s["127.0.2.21"] == 10;
+      },
+      5s))
+      << proxy_->log();
+  EXPECT_LT(std::chrono::steady_clock::now() - changed, 1500ms);
+}
+
+TEST_F(ControlPlaneTest, ProxyKeepsItsLastConfigWhileTheOperatorIsDown) {
+  ASSERT_EQ(spread(5)["none"], 0);
+  operator_->stop(SIGKILL);
+  auto seen = spread(20);
+  EXPECT_EQ(seen["127.0.2.21"] + seen["127.0.2.22"], 20) << proxy_->log();
+}
+
+}  // namespace
+}  // namespace weft::testing
