@@ -6,7 +6,7 @@
 #
 #   bench/webhook/run.sh [SECONDS] [CONNECTIONS]     (defaults: 5, 4)
 # Needs a build (WEFT_BUILD_DIR, default build/) with weft-injector, plus wrk,
-# openssl and python3.
+# and openssl.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECONDS_RUN=${1:-5}
@@ -27,15 +27,9 @@ trap cleanup EXIT
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
   -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
   -keyout "$WORK/tls.key" -out "$WORK/tls.crt" 2>/dev/null
-# The recorded pod, opted in by annotation, with an HTTP readiness probe.
-python3 - "$WORK/review.json" <<'PY'
-import json, sys
-d = json.load(open("tests/webhook/fixtures/admission-pod-create.request.json"))
-pod = d["request"]["object"]
-pod["metadata"]["annotations"]["weft.io/inject"] = "enabled"
-pod["spec"]["containers"][0]["readinessProbe"] = {"httpGet": {"path": "/healthz", "port": 8080}}
-json.dump(d, open(sys.argv[1], "w"))
-PY
+# review.json: the recorded admission-pod-create request (tests/fixtures/k8s),
+# opted in by annotation and given an HTTP readiness probe.
+cp bench/webhook/review.json "$WORK/review.json"
 
 "$INJECTOR" --listen 127.0.0.1:0 --tls-cert "$WORK/tls.crt" --tls-key "$WORK/tls.key" \
   --kube-version v1.30.0 --threads 2 --log-level info >"$WORK/injector.log" 2>&1 &
