@@ -49,8 +49,6 @@ asio::awaitable<void> acceptLoop(Tcp::acceptor& acceptor, net::WorkerContext& ct
   }
 }
 
-// Destroyed bottom-up: acceptors, then the worker (its io_context frees the
-// connection frames, which still use ctx), then ctx.
 // Enforces connection deadlines (see LiveConnection) on one worker.
 asio::awaitable<void> sweepLoop(net::WorkerContext& ctx) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
@@ -65,6 +63,8 @@ asio::awaitable<void> sweepLoop(net::WorkerContext& ctx) {
   }
 }
 
+// Destroyed bottom-up: acceptors, then the worker (its io_context frees the
+// connection frames, which still use ctx), then ctx.
 struct WorkerSet {
   std::unique_ptr<net::WorkerContext> ctx;
   std::unique_ptr<net::Worker> worker;
@@ -275,6 +275,11 @@ Result<int> runServer(const ServerOptions& options) {
   }
   for (auto& w : workers) {
     w.worker->join();
+  }
+  // Pooled upstream sockets belong to their worker's io_context: free them
+  // while it still exists (ctx outlives the worker, see WorkerSet).
+  for (auto& w : workers) {
+    w.ctx->upstreams.closeIdle();
   }
   logger->info("weft-proxy stopped");
   return 0;
