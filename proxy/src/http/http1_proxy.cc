@@ -157,6 +157,7 @@ class Exchange {
 
  private:
   asio::awaitable<bool> fail(unsigned status, ErrorReason reason, std::string_view detail);
+  asio::awaitable<std::size_t> readBodyPiece(boost::system::error_code& ec);
   asio::awaitable<bool> readReplayBody();
   asio::awaitable<bool> streamRequestBody(net::Tcp::socket& up, boost::system::error_code& ec);
   asio::awaitable<bool> relayResponse(net::Tcp::socket& up, beast::flat_buffer& upBuffer,
@@ -194,21 +195,27 @@ asio::awaitable<bool> Exchange::fail(unsigned status, ErrorReason reason, std::s
   co_return keep;
 }
 
+// Reads the next piece of the request body into chunk_; returns its size.
+asio::awaitable<std::size_t> Exchange::readBodyPiece(boost::system::error_code& ec) {
+  req_.body().data = chunk_.data();
+  req_.body().size = chunk_.size();
+  live_.expireClientAfter(ctx_.settings.clientIdle);
+  co_await bhttp::async_read(client_, buffer_, parser_, ecTok(ec));
+  if (ec == bhttp::error::need_buffer) {
+    ec = {};
+  }
+  co_return chunk_.size() - req_.body().size;
+}
+
 asio::awaitable<bool> Exchange::readReplayBody() {
   replay_.emplace();
   while (!parser_.is_done()) {
-    req_.body().data = chunk_.data();
-    req_.body().size = chunk_.size();
     boost::system::error_code ec;
-    live_.expireClientAfter(ctx_.settings.clientIdle);
-    co_await bhttp::async_read(client_, buffer_, parser_, ecTok(ec));
-    if (ec == bhttp::error::need_buffer) {
-      ec = {};
-    }
+    std::size_t n = co_await readBodyPiece(ec);
     if (ec) {
       co_return false;
     }
-    replay_->append(chunk_.data(), chunk_.size() - req_.body().size);
+    replay_->append(chunk_.data(), n);
   }
   co_return true;
 }
@@ -226,21 +233,15 @@ asio::awaitable<bool> Exchange::streamRequestBody(net::Tcp::socket& up,
   }
   do {
     if (!parser_.is_done()) {
-      req_.body().data = chunk_.data();
-      req_.body().size = chunk_.size();
       boost::system::error_code rec;
-      live_.expireClientAfter(ctx_.settings.clientIdle);
-      co_await bhttp::async_read(client_, buffer_, parser_, ecTok(rec));
-      if (rec == bhttp::error::need_buffer) {
-        rec = {};
-      }
+      std::size_t n = co_await readBodyPiece(rec);
       if (rec) {
         // Malformed chunking or a vanished client: the upstream connection
         // holds half a request and must never be reused.
         ec = rec;
         co_return true;
       }
-      req_.body().size = chunk_.size() - req_.body().size;
+      req_.body().size = n;
       req_.body().data = chunk_.data();
       req_.body().more = !parser_.is_done();
     } else {
