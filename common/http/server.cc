@@ -16,6 +16,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "common/asio.h"
+#include "common/http/listen.h"
 #include "common/http/tls_files.h"
 #include "common/log/log.h"
 
@@ -403,16 +404,7 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Handler han
   }
   tcp::endpoint endpoint(address, hostPort->second);
   auto& acceptor = impl->acceptor;
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) {
-    acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  }
-  if (!ec) {
-    acceptor.bind(endpoint, ec);
-  }
-  if (!ec) {
-    acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  }
+  ec = listenOn(acceptor, endpoint);
   if (ec) {
     return makeError(ErrorCode::kUnavailable, "cannot listen on " + o.listen + ": " + ec.message());
   }

@@ -2,6 +2,7 @@
 #include "operator/src/app/admin.h"
 
 #include "common/asio.h"
+#include "common/http/listen.h"
 // Asio first (common/asio.h), then Beast.
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -101,14 +102,7 @@ Result<std::unique_ptr<AdminServer>> AdminServer::create(net::io_context& io,
   beast::error_code ec;
   tcp::endpoint ep(net::ip::make_address(addr->ip, ec), addr->port);
   if (!ec) {
-    impl->acceptor.open(ep.protocol(), ec);
-  }
-  if (!ec) {
-    impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);
-    impl->acceptor.bind(ep, ec);
-  }
-  if (!ec) {
-    impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
+    ec = weft::http::listenOn(impl->acceptor, ep);
   }
   if (ec) {
     return makeError(ErrorCode::kUnavailable, "--admin-listen " + listen + ": " + ec.message());

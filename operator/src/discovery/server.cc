@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/asio.h"
+#include "common/http/listen.h"
 #include "common/strings.h"
 // Asio first (common/asio.h), then Beast.
 #include <boost/asio/ssl.hpp>
@@ -433,14 +434,7 @@ Result<std::unique_ptr<Server>> Server::create(net::io_context& io, DocumentTabl
   if (ec) {
     return makeError(ErrorCode::kInvalidArgument, "--discovery-listen: " + ec.message());
   }
-  impl->acceptor.open(ep.protocol(), ec);
-  if (!ec) {
-    impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);
-    impl->acceptor.bind(ep, ec);
-  }
-  if (!ec) {
-    impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
-  }
+  ec = weft::http::listenOn(impl->acceptor, ep);
   if (ec) {
     return makeError(ErrorCode::kUnavailable,
                      "--discovery-listen " + impl->options.listen + ": " + ec.message());

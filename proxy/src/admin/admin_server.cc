@@ -5,6 +5,8 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
+#include "common/http/listen.h"
+
 namespace weft::proxy::admin {
 namespace {
 
@@ -23,17 +25,7 @@ Result<std::unique_ptr<AdminServer>> AdminServer::create(asio::io_context& io,
                                                          const asio::ip::tcp::endpoint& ep,
                                                          Hooks hooks) {
   std::unique_ptr<AdminServer> s(new AdminServer(io, std::move(hooks)));
-  boost::system::error_code ec;
-  s->acceptor_.open(ep.protocol(), ec);
-  if (!ec) {
-    s->acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  }
-  if (!ec) {
-    s->acceptor_.bind(ep, ec);
-  }
-  if (!ec) {
-    s->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  }
+  boost::system::error_code ec = weft::http::listenOn(s->acceptor_, ep);
   if (ec) {
     return makeError(ErrorCode::kIo, "admin listen on " + ep.address().to_string() + ":" +
                                          std::to_string(ep.port()) + ": " + ec.message());

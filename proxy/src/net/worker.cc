@@ -3,6 +3,7 @@
 
 #include <sys/socket.h>
 
+#include "common/http/listen.h"
 #include "common/metrics/metrics.h"
 
 namespace weft::proxy::net {
@@ -35,23 +36,7 @@ void Worker::join() {
 Result<std::unique_ptr<boost::asio::ip::tcp::acceptor>> listenReusePort(
     boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& ep) {
   auto acceptor = std::make_unique<boost::asio::ip::tcp::acceptor>(io);
-  boost::system::error_code ec;
-  acceptor->open(ep.protocol(), ec);
-  if (!ec) {
-    acceptor->set_option(boost::asio::socket_base::reuse_address(true), ec);
-  }
-  if (!ec) {
-    int one = 1;
-    if (::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
-      ec = boost::system::error_code(errno, boost::system::system_category());
-    }
-  }
-  if (!ec) {
-    acceptor->bind(ep, ec);
-  }
-  if (!ec) {
-    acceptor->listen(boost::asio::socket_base::max_listen_connections, ec);
-  }
+  boost::system::error_code ec = weft::http::listenOn(*acceptor, ep, /*reusePort=*/true);
   if (ec) {
     return makeError(ErrorCode::kIo, "listen on " + ep.address().to_string() + ":" +
                                          std::to_string(ep.port()) + ": " + ec.message());
