@@ -4,8 +4,10 @@ set(WEFT_PROXY_CORE_SOURCES
   src/app/connection.cc
   src/app/server.cc
   src/http/framing.cc
+  src/http/attempt.cc
+  src/http/body.cc
+  src/http/exchange.cc
   src/http/http1_proxy.cc
-  src/http/route_select.cc
   src/metrics/proxy_metrics.cc
   src/net/address.cc
   src/net/upstream.cc

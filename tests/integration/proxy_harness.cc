@@ -422,7 +422,7 @@ std::string outboundYaml(const std::string& authority, const std::vector<std::st
     y += "]\n";
   }
   y += extra;
-  y += "backends:\n  " + authority + ":\n    endpoints:\n";
+  y += "backends:\n  " + authority + ":\n    endpoints:" + (endpoints.empty() ? " []\n" : "\n");
   for (const auto& e : endpoints) {
     y += "      - address: " + e + "\n";
   }

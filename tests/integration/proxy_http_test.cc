@@ -204,6 +204,10 @@ TEST_F(ProxyHttpTest, SlowClientIsCutOffByHeaderTimeout) {
   Client slow(port(), 5s);
   ASSERT_TRUE(slow.send("GET / HTTP/1.1\r\nHost: "));
   auto started = std::chrono::steady_clock::now();
+  auto answer = slow.read();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 408);
+  EXPECT_EQ(answer->header("weft-error"), "header_timeout");
   EXPECT_TRUE(slow.waitClosed(3s));
   auto took = std::chrono::steady_clock::now() - started;
   EXPECT_GE(took, 200ms);
@@ -279,6 +283,28 @@ TEST_F(ProxyHttpTest, ShutdownEndpointDrainsFromLoopback) {
 namespace weft::testing {
 namespace {
 
+TEST(ProxyHttpRoutingTest, NoMatchingRouteIs404) {
+  TempDir dir;
+  Backend web(dir, "web");
+  dir.write("proxy.yaml",
+            "kind: Outbound\nversion: \"1\"\nauthority: web.demo:80\n"
+            "routes:\n"
+            "  - name: api\n"
+            "    matches: [{path: {type: Exact, value: /api}}]\n"
+            "backends:\n"
+            "  web.demo:80:\n"
+            "    endpoints: [{address: \"" +
+                web.address() + "\"}]\n");
+  Proxy proxy(dir, dir.file("proxy.yaml"), {"--workers", "1"});
+  auto hit = get(proxy.ports().outbound, "web.demo:80", "/api");
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->status, 200);
+  auto miss = get(proxy.ports().outbound, "web.demo:80", "/other");
+  ASSERT_TRUE(miss);
+  EXPECT_EQ(miss->status, 404);
+  EXPECT_EQ(miss->header("weft-error"), "no_route");
+}
+
 TEST(ProxyHttpRoutingTest, RoutesByPathRegexAndSetsHeaders) {
   TempDir dir;
   Backend web(dir, "web"), api(dir, "api");
@@ -294,6 +320,8 @@ TEST(ProxyHttpRoutingTest, RoutesByPathRegexAndSetsHeaders) {
             "    matches:\n"
             "      - path: {type: RegularExpression, value: \"/v[0-9]+/.*\"}\n"
             "    backends: [{name: \"api.demo:80\"}]\n"
+            "  - name: rest\n"
+            "    backends: [{name: \"web.demo:80\"}]\n"
             "backends:\n"
             "  web.demo:80:\n"
             "    endpoints: [{address: \"" +

@@ -200,7 +200,10 @@ TEST(ProxyResilienceTest, EjectedEndpointReturnsAfterBackoff) {
   auto bPort = b->port();
   dir.write("proxy.yaml",
             outboundYaml(kHost, {a.address(), b->address()},
-                         "policy:\n  outlierDetection: {consecutiveFailures: 2, baseEjection: 1s}\n"
+                         // Round robin keeps sending to b: P2C would avoid it after one
+                         // failure and never reach the ejection threshold.
+                         "policy:\n  loadBalancer: round-robin\n"
+                         "  outlierDetection: {consecutiveFailures: 2, baseEjection: 1s}\n"
                          "  retries: {backoff: {base: 1ms, max: 2ms}}\n"));
   Proxy proxy(dir, dir.file("proxy.yaml"), {"--workers", "1"});
   b->kill();
@@ -220,6 +223,103 @@ TEST(ProxyResilienceTest, EjectedEndpointReturnsAfterBackoff) {
         return r && r->header("x-backend") == "b2";
       },
       15s));
+}
+
+TEST(ProxyResilienceTest, NoReadyEndpointWaitsUpTo3sThenFailsFast) {
+  TempDir dir;
+  Backend a(dir, "a");
+  dir.write("proxy.yaml", outboundYaml(kHost, {}));
+  Proxy proxy(dir, dir.file("proxy.yaml"), {"--workers", "1"});
+  // A request waits for an endpoint to appear (a rollout, a first answer)...
+  Client waiting(proxy.ports().outbound, 10s);
+  ASSERT_TRUE(waiting.send(request("GET", "/", kHost)));
+  std::this_thread::sleep_for(300ms);
+  dir.write("proxy.yaml", outboundYaml(kHost, {a.address()}));
+  auto served = waiting.read();
+  ASSERT_TRUE(served);
+  EXPECT_EQ(served->status, 200) << served->body;
+  EXPECT_EQ(served->header("x-backend"), "a");
+  // ...but once there has been none for 3 s, requests fail at once.
+  dir.write("proxy.yaml", outboundYaml(kHost, {}));
+  ASSERT_TRUE(
+      waitFor([&] { return metricValue(metrics(proxy), "weft_config_reloads_total") >= 2; }, 10s));
+  auto started = std::chrono::steady_clock::now();
+  auto first = get(proxy.ports().outbound, kHost, "/");
+  auto waited = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 503);
+  EXPECT_EQ(first->header("weft-error"), "no_endpoints");
+  EXPECT_GE(waited, 2500ms);
+  EXPECT_LT(waited, 5s);
+  started = std::chrono::steady_clock::now();
+  auto next = get(proxy.ports().outbound, kHost, "/");
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->status, 503);
+  EXPECT_EQ(next->header("weft-error"), "no_endpoints");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 500ms) << "fails fast";
+}
+
+TEST(ProxyResilienceTest, PerTryTimeoutRetriesOnAnotherEndpoint) {
+  TempDir dir;
+  Backend fast(dir, "fast");
+  Backend slow(dir, "slow", 0, {"--latency-ms", "3000"});
+  dir.write("proxy.yaml",
+            outboundYaml(kHost, {slow.address(), fast.address()},
+                         "policy:\n  loadBalancer: round-robin\n"
+                         "  timeouts: {perTry: 200ms, request: 5s}\n"
+                         "  retries: {on: [gateway-error], backoff: {base: 1ms, max: 2ms}}\n"));
+  Proxy proxy(dir, dir.file("proxy.yaml"), {"--workers", "1"});
+  for (int i = 0; i < 4; ++i) {
+    auto started = std::chrono::steady_clock::now();
+    auto r = get(proxy.ports().outbound, kHost, "/");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(r->header("x-backend"), "fast");
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 1500ms);
+  }
+  EXPECT_GE(metricValue(metrics(proxy), "weft_retries_total"), 1.0);
+}
+
+TEST(ProxyResilienceTest, ExhaustedBudgetPassesTheUpstreamAnswerOn) {
+  TempDir dir;
+  Backend failing(dir, "failing", 0, {"--error-rate", "1"});
+  dir.write("proxy.yaml",
+            outboundYaml(kHost, {failing.address()},
+                         "policy:\n  retries: {budget: {ratio: 0, minPerSecond: 0}}\n"));
+  Proxy proxy(dir, dir.file("proxy.yaml"), {"--workers", "1"});
+  auto r = get(proxy.ports().outbound, kHost, "/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(r->header("x-backend"), "failing") << "the app's own answer, not the proxy's";
+  EXPECT_EQ(r->header("weft-error"), "");
+  EXPECT_GE(metricValue(metrics(proxy), "weft_retry_budget_exhausted_total"), 1.0);
+  EXPECT_EQ(metricValue(metrics(proxy), "weft_retries_total"), 0.0);
+}
+
+TEST(ProxyResilienceTest, ConnectionLimitAnswers503Overloaded) {
+  TempDir dir;
+  Backend a(dir, "a");
+  dir.write("proxy.yaml",
+            outboundYaml(kHost, {a.address()}, "policy:\n  circuitBreaker: {maxConnections: 1}\n"));
+  Proxy proxy(dir, dir.file("proxy.yaml"), {"--workers", "1"});
+  Client slow(proxy.ports().outbound, 10s);
+  ASSERT_TRUE(slow.send(request("GET", "/sleep/1000", kHost)));
+  ASSERT_TRUE(
+      waitFor([&] { return metricValue(metrics(proxy), "weft_http_requests_active") >= 1; }, 5s));
+  auto r = get(proxy.ports().outbound, kHost, "/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(r->header("weft-error"), "overloaded");
+  EXPECT_GE(metricValue(metrics(proxy), "weft_circuit_breaker_rejections_total",
+                        {"limit=\"connections\""}),
+            1.0);
+  auto first = slow.read();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 200);
+  // The slow request's connection went back to the pool: it is reused.
+  auto after = get(proxy.ports().outbound, kHost, "/");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->status, 200);
 }
 
 TEST(ProxyResilienceTest, ConfigSwapUnderLoadLosesNothing) {

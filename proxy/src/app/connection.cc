@@ -45,25 +45,29 @@ void countBytes(void* p, bool toUpstream, std::uint64_t n) {
 asio::awaitable<void> forwardTcp(net::WorkerContext& ctx, net::Tcp::socket& client,
                                  beast::flat_buffer& initial, const net::Tcp::endpoint& dst,
                                  bool redirected, bool inbound) {
-  const config::Snapshot* table = ctx.table.get();
+  config::SnapshotPtr table = ctx.table;
   net::Tcp::endpoint target;
-  net::EndpointState* es = nullptr;
   const api::Outbound* out = nullptr;
+  std::shared_ptr<net::Destination> dest;  // keeps the balancer alive for `handle`
+  std::optional<lb::EndpointHandle> handle;
   if (!inbound && table != nullptr) {
     out = table->findOutbound(net::toString(dst));
   }
   if (out != nullptr) {
-    auto it = out->backends.find(out->authority);
-    if (it == out->backends.end()) {
+    dest = ctx.destinations.get(*table, *out);
+    auto it = dest->backends.find(out->authority);
+    auto picked =
+        it != dest->backends.end()
+            ? it->second.balancer->pick()
+            : Result<lb::EndpointHandle>(makeError(ErrorCode::kUnavailable, "no backend"));
+    auto ep =
+        picked ? net::parseEndpoint(picked->address()) : Result<net::Tcp::endpoint>(picked.error());
+    if (!ep) {
+      logger()->debug("tcp {}: {}", out->authority, ep.error().message);
       co_return;
     }
-    net::PickFailure why;
-    es = ctx.upstreams.pick(it->second, out->policy, {}, why);
-    if (es == nullptr) {
-      logger()->debug("tcp {}: no ready endpoint", out->authority);
-      co_return;
-    }
-    target = es->address;
+    target = *ep;
+    handle.emplace(std::move(picked).value());
   } else if (redirected) {
     if (!inbound) {
       ctx.subscribeOnce(net::toString(dst));
@@ -74,24 +78,14 @@ asio::awaitable<void> forwardTcp(net::WorkerContext& ctx, net::Tcp::socket& clie
                     net::toString(dst));
     co_return;
   }
-  if (es == nullptr) {
-    ctx.upstreams.evictIdle();
-    es = &ctx.upstreams.endpoint(target);
-  }
-  ++es->inflight;  // in use: never evicted meanwhile
-  struct InflightGuard {
-    int& n;
-    ~InflightGuard() { --n; }
-  } inflightGuard{es->inflight};
   beast::tcp_stream up(client.get_executor());
   boost::system::error_code ec;
   auto connectTimeout =
       out != nullptr ? out->policy.timeouts.connect : std::chrono::milliseconds(1000);
   up.expires_after(connectTimeout.count() > 0 ? connectTimeout : std::chrono::milliseconds(10000));
-  auto started = net::SteadyClock::now();
   co_await up.async_connect(target, ecTok(ec));
-  if (out != nullptr) {
-    ctx.upstreams.record(*es, out->policy.outlierDetection, !ec, net::SteadyClock::now() - started);
+  if (handle) {
+    handle->complete(ec ? lb::Outcome::kConnectFailure : lb::Outcome::kSuccess);
   }
   if (ec) {
     logger()->debug("tcp connect {}: {}", net::toString(target), ec.message());

@@ -83,7 +83,7 @@ Result<int> runServer(const ServerOptions& options) {
   std::vector<WorkerSet> workers(options.workers);
   auto postTable = [&workers](config::SnapshotPtr snapshot) {
     for (auto& w : workers) {
-      asio::post(w.worker->io(), [ctx = w.ctx.get(), snapshot] { ctx->table = snapshot; });
+      asio::post(w.worker->io(), [ctx = w.ctx.get(), snapshot] { ctx->setTable(snapshot); });
     }
   };
 
@@ -120,7 +120,7 @@ Result<int> runServer(const ServerOptions& options) {
     auto& w = workers[i];
     w.worker = std::make_unique<net::Worker>(i);
     w.ctx = std::make_unique<net::WorkerContext>(settings, metrics, i);
-    w.ctx->table = initial;
+    w.ctx->setTable(initial);
     if (discoveryClient) {
       // Thread-safe and non-blocking; the document arrives as a new snapshot.
       w.ctx->subscribe = [client = discoveryClient.get()](const std::string& authority) {
@@ -230,7 +230,7 @@ Result<int> runServer(const ServerOptions& options) {
         w.outbound->close(ec);
         w.inbound->close(ec);
         w.ctx->draining = true;
-        w.ctx->upstreams.closeIdle();
+        w.ctx->pool.closeAll();
         for (auto& c : w.ctx->live) {
           if (c.idle && c.socket != nullptr) {
             c.socket->close(ec);
@@ -279,7 +279,7 @@ Result<int> runServer(const ServerOptions& options) {
   // Pooled upstream sockets belong to their worker's io_context: free them
   // while it still exists (ctx outlives the worker, see WorkerSet).
   for (auto& w : workers) {
-    w.ctx->upstreams.closeIdle();
+    w.ctx->pool.closeAll();
   }
   logger->info("weft-proxy stopped");
   return 0;

@@ -6,12 +6,34 @@
 
 #include "common/api/json.h"
 #include "common/json/json.h"
+#include "proxy/src/route/from_api.h"
 
 namespace weft::proxy::config {
 namespace {
 
 // ASCII only and inline: std::tolower is a locale-aware library call, too slow per byte here.
 constexpr char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+
+Result<CompiledOutbound> compile(const api::Outbound& o) {
+  auto routes = route::routeTableFrom(o);
+  if (!routes) {
+    return routes.error();
+  }
+  auto balancer = route::balancerSettingsFrom(o.policy);
+  if (!balancer) {
+    return balancer.error().context("policy");
+  }
+  auto retries = route::retrySettingsFrom(o.policy.retries);
+  if (!retries) {
+    return retries.error().context("policy.retries");
+  }
+  auto limits = route::limitSettingsFrom(o.policy.circuitBreaker);
+  if (!limits) {
+    return limits.error().context("policy.circuitBreaker");
+  }
+  return CompiledOutbound{std::move(routes).value(), *balancer, std::move(retries).value(),
+                          *limits};
+}
 
 }  // namespace
 
@@ -49,6 +71,14 @@ Result<SnapshotPtr> Snapshot::build(std::vector<api::Outbound> outbounds,
                                                           s->outbounds_[it->second].authority);
       }
     }
+  }
+  s->compiled_.reserve(s->outbounds_.size());
+  for (const auto& o : s->outbounds_) {
+    auto compiled = compile(o);
+    if (!compiled) {
+      return compiled.error().context("Outbound " + o.authority);
+    }
+    s->compiled_.push_back(std::move(compiled).value());
   }
   return SnapshotPtr(std::move(s));
 }

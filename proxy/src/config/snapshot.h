@@ -14,17 +14,31 @@
 
 #include "common/api/documents.h"
 #include "common/result.h"
+#include "proxy/src/lb/load_balancer.h"
+#include "proxy/src/resilience/limits.h"
+#include "proxy/src/resilience/retry.h"
+#include "proxy/src/route/route_table.h"
 
 namespace weft::proxy::config {
+
+// An Outbound's policy and routes compiled once per snapshot (regexes, merged
+// retries, validated settings), so no worker does it per request.
+struct CompiledOutbound {
+  route::RouteTable routes;
+  lb::BalancerSettings balancer;
+  resilience::RetrySettings retries;
+  resilience::LimitSettings limits;
+};
 
 // Built once, then shared read-only as std::shared_ptr<const Snapshot> by every worker: all
 // const methods are safe from any thread without locks, and a request keeps the snapshot it
 // started with alive. Pointers returned by lookups live as long as the snapshot.
 class Snapshot {
  public:
-  // Indexes the documents. Fails (kInvalidArgument) when two Outbounds share an authority, or an
-  // alias names two different Outbounds. `version` identifies the whole set ("file:3f2a..." for
-  // files, a counter for discovery).
+  // Indexes the documents and compiles each Outbound's routes and policy. Fails
+  // (kInvalidArgument) when two Outbounds share an authority, an alias names two different
+  // Outbounds, or a route or policy is invalid (the error names the field). `version` identifies
+  // the whole set ("file:3f2a..." for files, a counter for discovery).
   static Result<std::shared_ptr<const Snapshot>> build(std::vector<api::Outbound> outbounds,
                                                        std::optional<api::Inbound> inbound,
                                                        std::string version);
@@ -45,6 +59,11 @@ class Snapshot {
   // The inbound port's settings, nullptr when the port is not declared (opaque TCP then).
   const api::InboundPort* findInboundPort(std::uint16_t port) const;
 
+  // The compiled form of `outbound`, which must come from this snapshot.
+  const CompiledOutbound& compiled(const api::Outbound& outbound) const {
+    return compiled_[static_cast<std::size_t>(&outbound - outbounds_.data())];
+  }
+
   const std::vector<api::Outbound>& outbounds() const { return outbounds_; }
   const std::string& version() const { return version_; }
   std::chrono::system_clock::time_point builtAt() const { return builtAt_; }
@@ -63,6 +82,7 @@ class Snapshot {
   const api::Outbound* lookup(std::string_view key) const;
 
   std::vector<api::Outbound> outbounds_;
+  std::vector<CompiledOutbound> compiled_;
   std::optional<api::Inbound> inbound_;
   std::unordered_map<std::string, std::size_t, ViewHash, std::equal_to<>> index_;
   std::string version_;

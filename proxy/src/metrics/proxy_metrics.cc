@@ -47,6 +47,9 @@ ProxyMetrics::ProxyMetrics(unsigned shards)
                                        "retries refused by the retry budget", {"destination"})),
       ejections(registry.counter("weft_outlier_ejections_total",
                                  "endpoints ejected after consecutive failures", {"destination"})),
+      breakerRejections(registry.counter("weft_circuit_breaker_rejections_total",
+                                         "requests refused because a destination limit was reached",
+                                         {"destination", "limit"})),
       errors(registry.counter("weft_proxy_errors_total",
                               "responses the proxy made itself, by weft-error reason", {"reason"})),
       tcpOpen(
@@ -79,7 +82,10 @@ DestinationSeries::DestinationSeries(ProxyMetrics& metrics, const std::string& d
       latency(metrics.latency.with({dir, dest})),
       retries(metrics.retries.with({dest})),
       budgetExhausted(metrics.budgetExhausted.with({dest})),
-      ejections(metrics.ejections.with({dest})) {}
+      ejections(metrics.ejections.with({dest})),
+      rejectedConnections(metrics.breakerRejections.with({dest, "connections"})),
+      rejectedPending(metrics.breakerRejections.with({dest, "pending_requests"})),
+      rejectedRequests(metrics.breakerRejections.with({dest, "requests"})) {}
 
 Counter& DestinationSeries::byStatus(unsigned code) {
   if (code >= status.size()) {

@@ -37,12 +37,13 @@ struct ProxyMetrics {
   explicit ProxyMetrics(unsigned shards);
 
   weft::metrics::Registry registry;
-  weft::metrics::CounterFamily& requests;         // direction, destination, code
-  weft::metrics::HistogramFamily& latency;        // direction, destination
-  weft::metrics::CounterFamily& retries;          // destination
-  weft::metrics::CounterFamily& budgetExhausted;  // destination
-  weft::metrics::CounterFamily& ejections;        // destination
-  weft::metrics::CounterFamily& errors;           // reason
+  weft::metrics::CounterFamily& requests;           // direction, destination, code
+  weft::metrics::HistogramFamily& latency;          // direction, destination
+  weft::metrics::CounterFamily& retries;            // destination
+  weft::metrics::CounterFamily& budgetExhausted;    // destination
+  weft::metrics::CounterFamily& ejections;          // destination
+  weft::metrics::CounterFamily& breakerRejections;  // destination, limit
+  weft::metrics::CounterFamily& errors;             // reason
   std::array<Counter*, static_cast<std::size_t>(ErrorReason::kCount)> errorByReason{};
   weft::metrics::GaugeFamily& tcpOpen;     // direction
   weft::metrics::CounterFamily& tcpTotal;  // direction
@@ -67,6 +68,9 @@ struct DestinationSeries {
   Counter& retries;
   Counter& budgetExhausted;
   Counter& ejections;
+  Counter& rejectedConnections;  // circuit breaker, by limit
+  Counter& rejectedPending;
+  Counter& rejectedRequests;
   std::array<Counter*, 600> status{};
 };
 

@@ -43,14 +43,21 @@ struct LiveConnection {
   bool idle = false;                // waiting for the next request
   SteadyClock::time_point deadline = SteadyClock::time_point::max();
   bool deadlineOnUpstream = false;  // which socket the deadline guards
-  bool timedOut = false;            // the sweep closed a socket for the deadline
+  bool cancelOnly = false;          // cancel the pending operation instead of closing
+  bool timedOut = false;            // the sweep acted on the deadline
 
-  void expireClientAfter(std::chrono::milliseconds d) { arm(SteadyClock::now() + d, false); }
+  // cancelOnly keeps the client socket open so the proxy can still answer
+  // (408 for the header-read timeout).
+  void expireClientAfter(std::chrono::milliseconds d, bool cancel = false) {
+    arm(SteadyClock::now() + d, false);
+    cancelOnly = cancel;
+  }
   void expireUpstreamAt(SteadyClock::time_point t) { arm(t, true); }
   void expireNever() { arm(SteadyClock::time_point::max(), false); }
   void arm(SteadyClock::time_point t, bool onUpstream) {
     deadline = t;
     deadlineOnUpstream = onUpstream;
+    cancelOnly = false;
     timedOut = false;
   }
 };
@@ -59,13 +66,25 @@ inline constexpr std::chrono::milliseconds kSweepInterval{25};
 
 struct WorkerContext {
   WorkerContext(const Settings& s, metrics::ProxyMetrics& m, unsigned index)
-      : settings(s), metrics(m), series(m), upstreams(s.workers, 0x9e3779b97f4a7c15ULL + index) {}
+      : settings(s),
+        metrics(m),
+        series(m),
+        random(0x9e3779b97f4a7c15ULL + index),
+        destinations(s.workers, weft::SteadyClock::instance(), random) {}
 
   const Settings& settings;
   metrics::ProxyMetrics& metrics;
   metrics::SeriesCache series;
-  Upstreams upstreams;
+  resilience::SeededRandom random;
+  ConnectionPool pool;
+  Destinations destinations;
   config::SnapshotPtr table;  // never null once serving
+
+  // A new config: later requests use it, and balancers follow its endpoints.
+  void setTable(config::SnapshotPtr t) {
+    table = std::move(t);
+    destinations.sync(*table);
+  }
   bool draining = false;
   std::list<LiveConnection> live;
   // Read by the main thread while draining.
@@ -105,6 +124,8 @@ struct WorkerContext {
       boost::system::error_code ignored;
       if (c.deadlineOnUpstream && c.upstream != nullptr) {
         c.upstream->close(ignored);
+      } else if (c.socket != nullptr && c.cancelOnly) {
+        c.socket->cancel(ignored);
       } else if (c.socket != nullptr) {
         c.socket->close(ignored);
       }

@@ -1,19 +1,24 @@
-// Per-worker upstream state that outlives config swaps: each endpoint's
-// latency estimate, failures, ejection and idle connections, and each
-// destination's retry budget and request limits. Single-threaded: only the
-// owning worker touches it, so nothing here locks.
+// Per-worker upstream state that outlives config swaps: each destination's
+// balancers, limits and retry budget, and each endpoint's idle connections.
+// Single-threaded: only the owning worker touches it, so nothing here locks.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <random>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
-#include "common/api/documents.h"
 #include "common/asio.h"
+#include "common/clock.h"
+#include "proxy/src/config/snapshot.h"
+#include "proxy/src/lb/load_balancer.h"
+#include "proxy/src/resilience/limits.h"
+#include "proxy/src/resilience/random.h"
+#include "proxy/src/resilience/readiness.h"
 #include "proxy/src/resilience/retry_budget.h"
 
 namespace weft::proxy::net {
@@ -26,82 +31,95 @@ struct EndpointHash {
   std::size_t operator()(const Tcp::endpoint& ep) const noexcept;
 };
 
-struct EndpointState {
-  Tcp::endpoint address;
-  double ewmaSeconds = 0;  // peak-EWMA of response latency; 0 = no sample yet
-  SteadyClock::time_point lastSample{};
-  int inflight = 0;
-  int consecutiveFailures = 0;
-  int ejections = 0;
-  SteadyClock::time_point ejectedUntil{};
-  struct Idle {
-    Tcp::socket socket;
-    SteadyClock::time_point since;
-  };
-  std::vector<Idle> idle;  // pooled keep-alive connections, most recent last
+// An open upstream connection and the destination connection slot it holds
+// (released when it closes).
+struct UpstreamConnection {
+  Tcp::socket socket;
+  std::optional<resilience::LimitGuard> slot;
 };
 
-// Why no endpoint could be chosen.
-enum class PickFailure { kNone, kNoEndpoints, kAllEjected };
-
-struct DestinationState {
-  // The policy's budget, split across workers; rebuilt when the policy changes.
-  std::unique_ptr<resilience::RetryBudget> budget;
-  api::RetryBudget budgetSettings;
-  int activeRequests = 0;
-  int connections = 0;
-};
-
-class Upstreams {
+// Idle keep-alive connections per endpoint address.
+class ConnectionPool {
  public:
-  explicit Upstreams(unsigned workers, std::uint64_t seed);
+  struct Entry {
+    Tcp::endpoint address;
+    int inUse = 0;  // requests holding this entry: never evicted meanwhile
+    struct Idle {
+      UpstreamConnection connection;
+      SteadyClock::time_point since;
+    };
+    std::vector<Idle> idle;  // most recent last
+  };
 
-  EndpointState& endpoint(const Tcp::endpoint& address);
-  DestinationState& destination(const std::string& authority);
+  // The entry of "ip:port" (as the balancer names endpoints), nullptr when it
+  // does not parse. Parsed once per address.
+  Entry* find(std::string_view address);
+  Entry& find(const Tcp::endpoint& address);
 
-  // Chooses among the ready endpoints of `backend` by the balancer of
-  // `policy`, skipping ejected ones (unless more than maxEjectionPercent are
-  // ejected) and, when another choice exists, those in `tried`.
-  EndpointState* pick(const api::Backend& backend, const api::Policy& policy,
-                      const std::vector<EndpointState*>& tried, PickFailure& why);
+  // A pooled connection that is still open and fresh, else none.
+  std::optional<UpstreamConnection> take(Entry& e, std::chrono::milliseconds maxIdle);
+  void put(Entry& e, UpstreamConnection c, std::size_t maxPerEndpoint);
+  void closeAll();
+  // Forgets unused entries once more than kMaxEntries are known, so
+  // passthrough to many addresses cannot grow memory without bound.
+  void evict();
+  static constexpr std::size_t kMaxEntries = 4096;
+  std::size_t size() const { return byEndpoint_.size(); }
 
-  // Outcome of one try on `e`: latency feeds the EWMA; failures (connect
-  // errors, 5xx) count toward ejection. Returns true when this ejected it.
-  bool record(EndpointState& e, const api::OutlierDetection& od, bool success,
-              std::chrono::nanoseconds latency);
+ private:
+  std::unordered_map<Tcp::endpoint, Entry, EndpointHash> byEndpoint_;
+  std::unordered_map<std::string, Tcp::endpoint> parsed_;
+};
 
-  // Retry budget (resilience::RetryBudget): every request deposits, a retry
-  // withdraws. Per worker, so the per-second floor is split across workers.
-  void depositRequest(DestinationState& d, const api::RetryBudget& b);
-  bool withdrawRetry(DestinationState& d, const api::RetryBudget& b);
+// One backend of a destination: its balancer and since when it has had no
+// ready endpoint (fail fast after 3 s).
+struct BackendState {
+  BackendState(std::unique_ptr<lb::LoadBalancer> b, lb::Algorithm a, const Clock& clock)
+      : balancer(std::move(b)), algorithm(a), readiness(clock) {}
+  std::unique_ptr<lb::LoadBalancer> balancer;
+  lb::Algorithm algorithm;  // fixed per balancer: a change makes a new one
+  resilience::ReadinessTracker readiness;
+};
+
+// A destination (an Outbound's authority, an inbound port, or passthrough):
+// limits and retry budget shared by its requests on this worker. Held by
+// shared_ptr so a request outlives a config swap that drops it.
+struct Destination {
+  explicit Destination(std::string n) : name(std::move(n)) {}
+  std::string name;
+  resilience::Limits limits;
+  std::unique_ptr<resilience::RetryBudget> budget;
+  // By backend name; updated from every new snapshot.
+  std::unordered_map<std::string, BackendState> backends;
+};
+
+class Destinations {
+ public:
+  // Limits and the retry budget's floor are split across `workers`.
+  Destinations(unsigned workers, const Clock& clock, resilience::Random& random);
+
+  // The state of `outbound` (from `table`), created on first use.
+  std::shared_ptr<Destination> get(const config::Snapshot& table, const api::Outbound& outbound);
+  // A destination without a document (passthrough, an inbound port): default
+  // limits and budget, no balancer.
+  std::shared_ptr<Destination> direct(const std::string& name);
+
+  // Brings every known destination to `table`: balancers get the new endpoint
+  // sets (keeping latency and ejection state per address), settings follow the
+  // policy, and destinations the table no longer names are forgotten.
+  void sync(const config::Snapshot& table);
 
   // A per-worker share of a destination-wide limit (at least 1).
   std::int64_t share(std::int64_t limit) const;
 
-  // Exponential backoff with full jitter for retry number `n` (1-based).
-  std::chrono::milliseconds backoff(const api::Backoff& b, int n);
-
-  // Takes a pooled connection that is still open and fresh, else none.
-  bool takeIdle(EndpointState& e, std::chrono::milliseconds maxIdle, Tcp::socket& out);
-  void putIdle(EndpointState& e, Tcp::socket socket, std::size_t maxPerEndpoint);
-  // Closes every idle connection (shutdown).
-  void closeIdle();
-  // Forgets endpoints not in use (no request, no pooled connection, not
-  // ejected) once more than kMaxEndpoints are known, so passthrough traffic to
-  // many addresses cannot grow memory without bound. Call it only where no
-  // EndpointState pointer without an inflight count is held.
-  void evictIdle();
-  static constexpr std::size_t kMaxEndpoints = 4096;
-  std::size_t endpointCount() const { return endpoints_.size(); }
-
  private:
+  void apply(Destination& d, const api::Outbound& outbound, const config::CompiledOutbound& c);
+
   unsigned workers_;
-  std::mt19937_64 rng_;
-  std::unordered_map<Tcp::endpoint, EndpointState, EndpointHash> endpoints_;
-  std::unordered_map<std::string, DestinationState> destinations_;
-  // Resolved addresses of documents' endpoint strings, so parsing happens once.
-  std::unordered_map<std::string, Tcp::endpoint> parsed_;
-  std::vector<EndpointState*> scratch_;
+  const Clock* clock_;
+  resilience::Random* random_;
+  std::unordered_map<std::string, std::shared_ptr<Destination>> outbound_;
+  std::unordered_map<std::string, std::shared_ptr<Destination>> direct_;
 };
 
 }  // namespace weft::proxy::net

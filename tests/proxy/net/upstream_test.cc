@@ -1,154 +1,115 @@
-// Per-worker upstream state: balancing over ready endpoints, ejection after
-// consecutive failures with the ejection cap, retry budget and backoff.
+// Per-worker upstream state: destinations follow config snapshots (balancer
+// state kept per address, limits split across workers), and the connection
+// pool stays bounded.
 #include "proxy/src/net/upstream.h"
-
-#include <map>
 
 #include <gtest/gtest.h>
 
 namespace weft::proxy::net {
 namespace {
 
-api::Backend backend(std::initializer_list<const char*> addresses) {
+api::Outbound outbound(const std::string& authority, std::initializer_list<const char*> addresses) {
+  api::Outbound o;
+  o.authority = authority;
   api::Backend b;
   for (const char* a : addresses) {
     api::Endpoint e;
     e.address = a;
     b.endpoints.push_back(e);
   }
-  return b;
+  o.backends[authority] = b;
+  return o;
 }
 
-std::string pickAddress(Upstreams& u, const api::Backend& b, const api::Policy& p,
-                        const std::vector<EndpointState*>& tried = {}) {
-  PickFailure why;
-  auto* e = u.pick(b, p, tried, why);
-  return e == nullptr ? ""
-                      : e->address.address().to_string() + ":" + std::to_string(e->address.port());
+config::SnapshotPtr table(std::vector<api::Outbound> outbounds) {
+  auto s = config::Snapshot::build(std::move(outbounds), std::nullopt, "test");
+  EXPECT_TRUE(s) << s.error().message;
+  return *s;
 }
 
-TEST(UpstreamTest, OnlyReadyEndpointsWithWeightAreChosen) {
-  Upstreams u(1, 1);
-  auto b = backend({"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"});
-  b.endpoints[0].ready = false;
-  b.endpoints[1].weight = 0;
-  api::Policy p;
-  for (int i = 0; i < 50; ++i) {
-    EXPECT_EQ(pickAddress(u, b, p), "127.0.0.1:3");
-  }
-  b.endpoints[2].terminating = true;
-  PickFailure why;
-  EXPECT_EQ(u.pick(b, p, {}, why), nullptr);
-  EXPECT_EQ(why, PickFailure::kNoEndpoints);
+struct Fixture {
+  FakeClock clock;
+  resilience::SeededRandom random{1};
+  Destinations destinations{4, clock, random};
+};
+
+TEST(DestinationsTest, BalancerFollowsTheEndpointsOfEachSnapshot) {
+  Fixture f;
+  auto t1 = table({outbound("web.default:80", {"10.0.0.1:80", "10.0.0.2:80"})});
+  auto d = f.destinations.get(*t1, t1->outbounds()[0]);
+  auto& backend = d->backends.at("web.default:80");
+  EXPECT_EQ(backend.balancer->readyCount(), 2u);
+  EXPECT_TRUE(backend.readiness.hasReady());
+
+  auto t2 = table({outbound("web.default:80", {})});
+  f.destinations.sync(*t2);
+  EXPECT_EQ(f.destinations.get(*t2, t2->outbounds()[0]), d) << "state survives the swap";
+  EXPECT_EQ(d->backends.at("web.default:80").balancer->readyCount(), 0u);
+  EXPECT_FALSE(d->backends.at("web.default:80").readiness.hasReady());
+  EXPECT_FALSE(d->backends.at("web.default:80").balancer->pick());
 }
 
-TEST(UpstreamTest, TriedEndpointsAreAvoidedWhenAnotherExists) {
-  Upstreams u(1, 2);
-  auto b = backend({"127.0.0.1:1", "127.0.0.1:2"});
-  api::Policy p;
-  PickFailure why;
-  auto* first = u.pick(b, p, {}, why);
-  ASSERT_NE(first, nullptr);
-  for (int i = 0; i < 20; ++i) {
-    auto* second = u.pick(b, p, {first}, why);
-    EXPECT_NE(second, first);
-  }
-  auto single = backend({"127.0.0.1:9"});
-  auto* only = u.pick(single, p, {}, why);
-  EXPECT_EQ(u.pick(single, p, {only}, why), only);  // nowhere else to go
+TEST(DestinationsTest, OutlierStateIsKeptForAddressesStillPresent) {
+  Fixture f;
+  auto o = outbound("web.default:80", {"10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"});
+  o.policy.outlierDetection.consecutiveFailures = 1;
+  auto t1 = table({o});
+  auto d = f.destinations.get(*t1, t1->outbounds()[0]);
+  auto& balancer = *d->backends.at("web.default:80").balancer;
+  auto h = balancer.pick();
+  ASSERT_TRUE(h);
+  std::string failed = h->address();
+  h->complete(lb::Outcome::kConnectFailure);
+  ASSERT_TRUE(balancer.outliers().isEjected(failed));
+
+  f.destinations.sync(*table({o}));
+  EXPECT_TRUE(d->backends.at("web.default:80").balancer->outliers().isEjected(failed));
 }
 
-TEST(UpstreamTest, ConsecutiveFailuresEjectWithinTheCap) {
-  Upstreams u(1, 3);
-  auto b = backend({"127.0.0.1:1", "127.0.0.1:2"});
-  api::Policy p;
-  p.outlierDetection.consecutiveFailures = 3;
-  PickFailure why;
-  auto& bad = *u.pick(backend({"127.0.0.1:1"}), p, {}, why);
-  EXPECT_FALSE(u.record(bad, p.outlierDetection, false, std::chrono::milliseconds(1)));
-  EXPECT_FALSE(u.record(bad, p.outlierDetection, true, std::chrono::milliseconds(1)));
-  EXPECT_FALSE(u.record(bad, p.outlierDetection, false, std::chrono::milliseconds(1)));
-  EXPECT_FALSE(u.record(bad, p.outlierDetection, false, std::chrono::milliseconds(1)));
-  EXPECT_TRUE(u.record(bad, p.outlierDetection, false, std::chrono::milliseconds(1)));
-  for (int i = 0; i < 50; ++i) {
-    EXPECT_EQ(pickAddress(u, b, p), "127.0.0.1:2");
-  }
-  // With both ejected (100% > 50%), ejection is ignored rather than failing.
-  auto& other = *u.pick(backend({"127.0.0.1:2"}), p, {}, why);
-  for (int i = 0; i < 3; ++i) {
-    u.record(other, p.outlierDetection, false, std::chrono::milliseconds(1));
-  }
-  std::map<std::string, int> seen;
-  for (int i = 0; i < 100; ++i) {
-    ++seen[pickAddress(u, b, p)];
-  }
-  EXPECT_GT(seen["127.0.0.1:1"], 0);
-  EXPECT_GT(seen["127.0.0.1:2"], 0);
+TEST(DestinationsTest, ForgottenWhenTheTableNoLongerNamesThem) {
+  Fixture f;
+  auto t1 = table({outbound("a.default:80", {"10.0.0.1:80"})});
+  auto held = f.destinations.get(*t1, t1->outbounds()[0]);
+  f.destinations.sync(*table({}));
+  auto t3 = table({outbound("a.default:80", {"10.0.0.1:80"})});
+  EXPECT_NE(f.destinations.get(*t3, t3->outbounds()[0]), held);
+  EXPECT_EQ(held->backends.at("a.default:80").balancer->readyCount(), 1u)
+      << "a request holding the old state can finish";
 }
 
-TEST(UpstreamTest, PeakEwmaPrefersTheFasterEndpoint) {
-  Upstreams u(1, 4);
-  auto b = backend({"127.0.0.1:1", "127.0.0.1:2"});
-  api::Policy p;
-  PickFailure why;
-  auto& slow = *u.pick(backend({"127.0.0.1:1"}), p, {}, why);
-  auto& fast = *u.pick(backend({"127.0.0.1:2"}), p, {}, why);
-  u.record(slow, p.outlierDetection, true, std::chrono::milliseconds(200));
-  u.record(fast, p.outlierDetection, true, std::chrono::milliseconds(2));
-  for (int i = 0; i < 20; ++i) {
-    EXPECT_EQ(pickAddress(u, b, p), "127.0.0.1:2");
-  }
+TEST(DestinationsTest, LimitsAndBudgetFloorAreSplitAcrossWorkers) {
+  Fixture f;
+  auto o = outbound("web.default:80", {"10.0.0.1:80"});
+  o.policy.circuitBreaker.maxRequests = 8;
+  auto t = table({o});
+  auto d = f.destinations.get(*t, t->outbounds()[0]);
+  EXPECT_EQ(d->limits.settings().maxRequests, 2);
+  EXPECT_DOUBLE_EQ(d->budget->settings().minPerSecond, 10.0 / 4);
+  EXPECT_EQ(f.destinations.share(1), 1);
+  EXPECT_EQ(f.destinations.share(5), 1);
 }
 
-TEST(UpstreamTest, RetryBudgetAllowsRatioPlusFloor) {
-  Upstreams u(1, 5);
-  api::RetryBudget budget;
-  budget.ratio = 0.2;
-  budget.minPerSecond = 0;
-  auto& d = u.destination("svc");
-  for (int i = 0; i < 100; ++i) {
-    u.depositRequest(d, budget);
-  }
-  int allowed = 0;
-  while (allowed < 1000 && u.withdrawRetry(d, budget)) {
-    ++allowed;
-  }
-  EXPECT_EQ(allowed, 20);
-}
-
-TEST(UpstreamTest, BackoffIsJitteredWithinTheCeiling) {
-  Upstreams u(1, 6);
-  api::Backoff b{std::chrono::milliseconds(10), std::chrono::milliseconds(40)};
-  for (int n = 1; n <= 6; ++n) {
-    auto ceiling = std::min(10 << (n - 1), 40);
-    for (int i = 0; i < 20; ++i) {
-      auto d = u.backoff(b, n).count();
-      EXPECT_GE(d, 0);
-      EXPECT_LE(d, ceiling);
-    }
-  }
-}
-
-TEST(UpstreamTest, UnusedEndpointsAreEvictedPastTheBound) {
-  Upstreams u(1, 8);
+TEST(ConnectionPoolTest, UnusedEntriesAreEvictedPastTheBound) {
+  ConnectionPool pool;
   auto base = boost::asio::ip::make_address_v4("198.51.100.1").to_uint();
-  auto& busy = u.endpoint(Tcp::endpoint(boost::asio::ip::address_v4(base), 1));
-  busy.inflight = 1;
-  for (unsigned i = 0; i < Upstreams::kMaxEndpoints + 10; ++i) {
-    u.endpoint(
-        Tcp::endpoint(boost::asio::ip::address_v4(base), static_cast<unsigned short>(2 + i)));
+  auto& busy = pool.find(Tcp::endpoint(boost::asio::ip::address_v4(base), 1));
+  busy.inUse = 1;
+  for (unsigned i = 0; i < ConnectionPool::kMaxEntries + 10; ++i) {
+    pool.find(Tcp::endpoint(boost::asio::ip::address_v4(base), static_cast<unsigned short>(2 + i)));
   }
-  EXPECT_GT(u.endpointCount(), Upstreams::kMaxEndpoints);
-  u.evictIdle();
-  EXPECT_EQ(u.endpointCount(), 1u);
-  EXPECT_EQ(&u.endpoint(Tcp::endpoint(boost::asio::ip::address_v4(base), 1)), &busy);
+  EXPECT_GT(pool.size(), ConnectionPool::kMaxEntries);
+  pool.evict();
+  EXPECT_EQ(pool.size(), 1u);
+  EXPECT_EQ(&pool.find(Tcp::endpoint(boost::asio::ip::address_v4(base), 1)), &busy);
 }
 
-TEST(UpstreamTest, LimitShareIsPerWorker) {
-  Upstreams u(4, 7);
-  EXPECT_EQ(u.share(100), 25);
-  EXPECT_EQ(u.share(1), 1);
-  EXPECT_EQ(u.share(5), 2);
+TEST(ConnectionPoolTest, AddressesParseOnceAndBadOnesAreRefused) {
+  ConnectionPool pool;
+  auto* e = pool.find(std::string_view("10.1.2.3:8080"));
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->address.port(), 8080);
+  EXPECT_EQ(pool.find(std::string_view("10.1.2.3:8080")), e);
+  EXPECT_EQ(pool.find(std::string_view("web:80")), nullptr);
 }
 
 }  // namespace
