@@ -56,9 +56,9 @@ asio::awaitable<bool> Exchange::pickEndpoint(TryFailure& failure) {
   }
   std::optional<resilience::LimitGuard> pending;
   for (;;) {
-    auto it = dest_->backends.find(backendName_);
+    auto it = dest_->backends.find(*backendName_);
     if (it == dest_->backends.end()) {
-      failure = {503, ErrorReason::kNoEndpoints, "no backend " + backendName_};
+      failure = {503, ErrorReason::kNoEndpoints, "no backend " + *backendName_};
       co_return false;
     }
     auto& backend = it->second;
@@ -78,7 +78,7 @@ asio::awaitable<bool> Exchange::pickEndpoint(TryFailure& failure) {
     // soon, so wait, but not once it has been missing for 3 s.
     auto budget = backend.readiness.waitBudget();
     if (budget <= Clock::Duration::zero() || SteadyClock::now() + kEndpointPoll >= deadline_) {
-      failure = {503, ErrorReason::kNoEndpoints, "no ready endpoints for " + backendName_};
+      failure = {503, ErrorReason::kNoEndpoints, "no ready endpoints for " + *backendName_};
       co_return false;
     }
     if (!pending) {
@@ -107,9 +107,6 @@ asio::awaitable<Exchange::TryEnd> Exchange::attempt(TryFailure& failure) {
     endTry();
     if (!co_await pickEndpoint(failure)) {
       co_return TryEnd::kFinal;
-    }
-    if (handle_) {
-      tried_.push_back(handle_->address());
     }
   }
   const api::Timeouts* timeouts = out_ != nullptr ? &out_->policy.timeouts : nullptr;

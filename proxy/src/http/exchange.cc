@@ -85,7 +85,7 @@ void Exchange::completeTry() {
   if (!handle_) {
     return;
   }
-  auto it = dest_->backends.find(backendName_);
+  auto it = dest_->backends.find(*backendName_);
   const auto* outliers = it != dest_->backends.end() ? &it->second.balancer->outliers() : nullptr;
   auto before = outliers != nullptr ? outliers->ejectionsTotal() : 0;
   handle_->complete(lb::endpointOutcome(outcome_));
@@ -168,10 +168,10 @@ asio::awaitable<bool> Exchange::run() {
     ~GaugeGuard() { g.add(-1); }
   } gaugeGuard{ctx_.metrics.httpActive};
 
-  retrySettings_ = directRetries();
+  retrySettings_ = &directRetries();
   std::chrono::milliseconds requestTimeout{};
   if (out_ != nullptr) {
-    retrySettings_ = compiled_->retries;
+    retrySettings_ = &compiled_->retries;
     requestTimeout = out_->policy.timeouts.request;
     FieldsView fields(req_);
     route_ =
@@ -185,9 +185,9 @@ asio::awaitable<bool> Exchange::run() {
       co_return co_await fail(503, ErrorReason::kNoEndpoints,
                               "every backend of route " + route_->name() + " has weight 0");
     }
-    backendName_ = backend->name;
+    backendName_ = &backend->name;
     if (route_->retries()) {
-      retrySettings_ = *route_->retries();
+      retrySettings_ = &*route_->retries();
     }
     if (route_->timeout()) {
       requestTimeout = std::chrono::duration_cast<std::chrono::milliseconds>(*route_->timeout());
@@ -213,7 +213,7 @@ asio::awaitable<bool> Exchange::run() {
   auto length = parser_.content_length();
   // A body that fits the replay buffer is read first, so a retry can send it
   // again; a bigger or chunked one streams and is sent once.
-  if (hasBody_ && !parser_.chunked() && length && *length <= retrySettings_.replayBufferBytes) {
+  if (hasBody_ && !parser_.chunked() && length && *length <= retrySettings_->replayBufferBytes) {
     if (!co_await writeContinue()) {
       co_return false;
     }
@@ -223,7 +223,7 @@ asio::awaitable<bool> Exchange::run() {
   }
 
   // The first attempt deposits into the budget; retries withdraw.
-  resilience::RetryState retry(retrySettings_, *dest_->budget, ctx_.random);
+  resilience::RetryState retry(*retrySettings_, *dest_->budget, ctx_.random);
   for (;;) {
     TryFailure failure;
     auto end = co_await attempt(failure);
@@ -238,7 +238,10 @@ asio::awaitable<bool> Exchange::run() {
       continue;  // the pooled connection had closed: not an attempt
     }
     outcome_.bodyExceededReplayBuffer = bodyConsumed_;
-    auto verdict = resilience::classify(req_.method_string(), outcome_, retrySettings_);
+    auto verdict = resilience::classify(req_.method_string(), outcome_, *retrySettings_);
+    if (verdict == resilience::Classification::kRetryable && handle_) {
+      tried_.push_back(handle_->address());  // a retry goes elsewhere
+    }
     completeTry();
     bool totalTimeout = outcome_.kind == resilience::AttemptOutcome::Kind::kTimeout &&
                         SteadyClock::now() >= deadline_;

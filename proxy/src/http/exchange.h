@@ -121,11 +121,11 @@ class Exchange {
   const config::CompiledOutbound* compiled_ = nullptr;
   config::SnapshotPtr pinned_;  // keeps out_ alive when it came from a newer snapshot
   std::shared_ptr<net::Destination> dest_;
-  std::string backendName_;
+  const std::string* backendName_ = nullptr;  // owned by the snapshot
   net::Tcp::endpoint direct_;
   const route::Route* route_ = nullptr;
   metrics::DestinationSeries* series_ = nullptr;
-  resilience::RetrySettings retrySettings_;
+  const resilience::RetrySettings* retrySettings_ = nullptr;  // static or the snapshot's
   net::SteadyClock::time_point deadline_ = net::SteadyClock::time_point::max();
   std::optional<resilience::LimitGuard> requestSlot_;
 
@@ -137,7 +137,7 @@ class Exchange {
   bool hasBody_ = false;
   bool bodyConsumed_ = false;  // part of a streamed body left the client: no retry
   std::optional<std::string> replay_;
-  std::vector<std::string> tried_;
+  std::vector<std::string> tried_;  // endpoints already tried, filled only on a retry
 
   // The current try.
   std::optional<lb::EndpointHandle> handle_;

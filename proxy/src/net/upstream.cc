@@ -39,7 +39,7 @@ std::size_t EndpointHash::operator()(const Tcp::endpoint& ep) const noexcept {
 // ConnectionPool
 
 ConnectionPool::Entry* ConnectionPool::find(std::string_view address) {
-  auto it = parsed_.find(std::string(address));
+  auto it = parsed_.find(address);
   if (it == parsed_.end()) {
     auto ep = parseEndpoint(address);
     if (!ep) {

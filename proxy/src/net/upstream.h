@@ -68,7 +68,12 @@ class ConnectionPool {
 
  private:
   std::unordered_map<Tcp::endpoint, Entry, EndpointHash> byEndpoint_;
-  std::unordered_map<std::string, Tcp::endpoint> parsed_;
+  struct ViewHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  // Looked up by view: no string is built per request.
+  std::unordered_map<std::string, Tcp::endpoint, ViewHash, std::equal_to<>> parsed_;
 };
 
 // One backend of a destination: its balancer and since when it has had no
