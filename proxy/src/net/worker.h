@@ -29,7 +29,9 @@ class Worker {
 
  private:
   unsigned index_;
-  boost::asio::io_context io_{1};
+  // One thread runs it, and only that thread touches its sockets (config and
+  // drain arrive by post()), so socket operations need no lock.
+  boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
   std::thread thread_;
 };
