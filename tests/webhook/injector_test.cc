@@ -130,6 +130,12 @@ TEST_F(InjectorBinaryTest, MutatesRecordedReviewOverTlsWithKeepAlive) {
   EXPECT_THAT(metrics.body, HasSubstr("weft_injector_admissions_total{result=\"injected\"} 2"));
   EXPECT_THAT(metrics.body, HasSubstr("weft_injector_admissions_total{result=\"invalid\"} 1"));
   EXPECT_THAT(metrics.body, HasSubstr("weft_injector_admission_duration_seconds_count 3"));
+  EXPECT_THAT(metrics.body,
+              HasSubstr("# TYPE weft_injector_admission_duration_seconds histogram\n"));
+  EXPECT_THAT(metrics.body,
+              HasSubstr("weft_injector_admission_duration_seconds_bucket{le=\"+Inf\"} 3\n"));
+  EXPECT_THAT(metrics.body,
+              HasSubstr("weft_injector_admission_duration_seconds_bucket{le=\"0.0005\"} "));
 }
 
 TEST_F(InjectorBinaryTest, PicksUpRotatedCertificateAndKeepsOldConnection) {
