@@ -8,6 +8,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
+#include "common/api/duration.h"
 #include "common/asio.h"
 
 namespace weft::proxy::lifecycle {
@@ -107,11 +108,6 @@ std::string trimmed(std::string s) {
   return s;
 }
 
-std::string seconds(std::chrono::milliseconds d) {
-  auto ms = d.count();
-  return ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
-}
-
 // The time one exchange may take: the poll interval, at least 1 s, never
 // past the deadline.
 std::chrono::milliseconds exchangeLimit(const LifecycleOptions& o, Clock::time_point deadline) {
@@ -143,7 +139,7 @@ Result<void> waitReady(const LifecycleOptions& options) {
     }
     if (Clock::now() + options.interval >= deadline) {
       return makeError(ErrorCode::kTimeout, "proxy at " + options.admin + " not ready after " +
-                                                seconds(options.timeout) +
+                                                api::formatDuration(options.timeout) +
                                                 " (last answer to GET /ready: " + last + ")");
     }
     std::this_thread::sleep_for(options.interval);
@@ -174,7 +170,8 @@ Result<DrainOutcome> drain(const LifecycleOptions& options) {
     last = answer ? trimmed(answer->body) : answer.error().message;
     if (Clock::now() + options.interval >= deadline) {
       return makeError(ErrorCode::kTimeout, "proxy at " + options.admin + " not drained after " +
-                                                seconds(options.timeout) + " (" + last + ")");
+                                                api::formatDuration(options.timeout) + " (" + last +
+                                                ")");
     }
     std::this_thread::sleep_for(options.interval);
   }
