@@ -69,6 +69,10 @@ TEST(ProxyWaitTest, FailsWithAClearMessageAfterTheTimeout) {
   auto bad = runProcess({WEFT_PROXY_BIN, "wait", "--timeout", "soon"});
   EXPECT_EQ(bad.exitCode, 1);
   EXPECT_NE(bad.err.find("wait: --timeout:"), std::string::npos) << bad.err;
+  auto badAdmin = runProcess({WEFT_PROXY_BIN, "drain", "--admin", "localhost:15100"});
+  EXPECT_EQ(badAdmin.exitCode, 1);
+  EXPECT_NE(badAdmin.err.find("drain: --admin: expected IP:PORT"), std::string::npos)
+      << badAdmin.err;
 }
 
 class ProxyDrainTest : public ::testing::Test {
