@@ -243,6 +243,9 @@ struct Inbound {
   std::vector<Probe> probes;
   Authorization authorization;
   std::vector<std::string> trustBundle;  // PEM certificates
+  // Run-to-completion pod with the proxy as a plain container: every other
+  // container has terminated, so the proxy drains and exits 0.
+  bool appContainersTerminated = false;
   friend bool operator==(const Inbound&, const Inbound&) = default;
 };
 

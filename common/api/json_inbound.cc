@@ -94,13 +94,14 @@ bool readRule(Reader& r, const Json& node, const std::string& path, AuthzRule& o
 bool readInbound(Reader& r, const Json& doc, Inbound& out) {
   if (!r.object(doc, "",
                 {"kind", "version", "pod", "identity", "mtls", "ports", "probes", "authorization",
-                 "trustBundle"}) ||
+                 "trustBundle", "appContainersTerminated"}) ||
       !detail::readVersion(r, doc, out.version) || !r.str(doc, "", "pod", out.pod) ||
       !r.str(doc, "", "identity", out.identity) ||
       !r.enumeration<MtlsMode>(
           doc, "", "mtls", {{"PERMISSIVE", MtlsMode::kPermissive}, {"STRICT", MtlsMode::kStrict}},
           out.mtls) ||
-      !r.strings(doc, "", "trustBundle", out.trustBundle)) {
+      !r.strings(doc, "", "trustBundle", out.trustBundle) ||
+      !r.boolean(doc, "", "appContainersTerminated", out.appContainersTerminated)) {
     return false;
   }
   const auto slash = out.pod.find('/');
@@ -270,15 +271,20 @@ Json toJson(const Inbound& doc) {
          {"methods", rule.methods},
          {"paths", std::move(paths)}});
   }
-  return {{"kind", "Inbound"},
-          {"version", doc.version},
-          {"pod", doc.pod},
-          {"identity", doc.identity},
-          {"mtls", toString(doc.mtls)},
-          {"ports", std::move(ports)},
-          {"probes", std::move(probes)},
-          {"authorization", {{"rules", std::move(rules)}}},
-          {"trustBundle", doc.trustBundle}};
+  Json out = {{"kind", "Inbound"},
+              {"version", doc.version},
+              {"pod", doc.pod},
+              {"identity", doc.identity},
+              {"mtls", toString(doc.mtls)},
+              {"ports", std::move(ports)},
+              {"probes", std::move(probes)},
+              {"authorization", {{"rules", std::move(rules)}}},
+              {"trustBundle", doc.trustBundle}};
+  // Written only when set: the operator renders it for few pods, late in their life.
+  if (doc.appContainersTerminated) {
+    out["appContainersTerminated"] = true;
+  }
+  return out;
 }
 
 Json toJson(const Document& doc) {

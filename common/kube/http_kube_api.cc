@@ -163,6 +163,15 @@ Result<Json> HttpKubeApi::get(const Resource& resource, std::string_view ns,
       impl_->send(impl_->makeRequest(http::methods::GET, resource.path(ns, name))));
 }
 
+Result<Json> HttpKubeApi::serverVersion() {
+  auto body = Impl::objectOf(impl_->send(impl_->makeRequest(http::methods::GET, "/version")));
+  if (body.ok() &&
+      (!body->is_object() || !body->contains("gitVersion") || !(*body)["gitVersion"].is_string())) {
+    return makeError(ErrorCode::kParse, "GET /version: answer without a gitVersion string");
+  }
+  return body;
+}
+
 Result<ObjectList> HttpKubeApi::list(const Resource& resource, std::string_view ns,
                                      const ListOptions& options) {
   std::string path = resource.path(ns);

@@ -38,6 +38,10 @@ class HttpKubeApi final : public KubeApi {
   Result<void> remove(const Resource& resource, std::string_view ns,
                       std::string_view name) override;
 
+  // GET /version: {major, minor, gitVersion, ...} as the server reports it.
+  // Not on KubeApi: only the client of a real server has a version to ask.
+  Result<Json> serverVersion();
+
  private:
   struct Impl;
   explicit HttpKubeApi(std::unique_ptr<Impl> impl);

@@ -381,6 +381,11 @@ FakeResponse FakeApiState::handle(const FakeRequest& request) {
   if (auto denied = checkAuthAndInjected(request, t); denied.status != 0) {
     return denied;
   }
+  if (request.target.substr(0, request.target.find('?')) == "/version") {
+    return request.method == "GET"
+               ? versionResponse()
+               : FakeResponse{405, "text/plain; charset=utf-8", "405: Method Not Allowed\n"};
+  }
   if (!known) {
     return FakeResponse{404, "text/plain; charset=utf-8", "404 page not found\n"};
   }
@@ -411,6 +416,34 @@ FakeResponse FakeApiState::handle(const FakeRequest& request) {
   return statusResponse(405, "MethodNotAllowed",
                         "the server does not allow this method on the requested resource",
                         details(*t.kind, t.name));
+}
+
+// The shape of tests/fixtures/k8s/version.json; minor carries a "+" when the
+// gitVersion has a suffix, as on managed clusters ("29+" for v1.29.3-eks-1).
+FakeResponse FakeApiState::versionResponse() const {
+  std::string v = gitVersion_.substr(gitVersion_.front() == 'v' ? 1 : 0);
+  auto dot = v.find('.');
+  std::string major = v.substr(0, dot);
+  std::string rest = dot == std::string::npos ? "" : v.substr(dot + 1);
+  std::string minor = rest.substr(0, rest.find('.'));
+  if (gitVersion_.find('-') != std::string::npos) {
+    minor += "+";
+  }
+  OJson body = {{"major", major},
+                {"minor", minor},
+                {"gitVersion", gitVersion_},
+                {"gitCommit", "8f94681cd294aa8cfd3407b8191f6c70214973a4"},
+                {"gitTreeState", "archive"},
+                {"buildDate", "2026-11-28T22:55:59Z"},
+                {"goVersion", "go1.19.8"},
+                {"compiler", "gc"},
+                {"platform", "linux/amd64"}};
+  return FakeResponse{200, "application/json", body.dump(2)};
+}
+
+void FakeApiState::setServerVersion(const std::string& gitVersion) {
+  std::lock_guard lock(mu_);
+  gitVersion_ = gitVersion;
 }
 
 std::map<std::string, Json>& FakeApiState::bucket(const FakeKind* kind) {

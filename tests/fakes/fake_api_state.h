@@ -79,6 +79,8 @@ class FakeApiState {
                    const std::string& method = "");
   void clearInjectedErrors();
   void setRequiredToken(const std::string& token);  // empty: no authentication
+  // What GET /version reports (default v1.26.1, the recorded server), e.g. "v1.30.2".
+  void setServerVersion(const std::string& gitVersion);
   void stop();
   std::int64_t resourceVersion();
   std::size_t requestCount(const std::string& method, const std::string& pathPrefix);
@@ -113,6 +115,7 @@ class FakeApiState {
   FakeResponse update(const Target& t, const FakeRequest& r);
   FakeResponse patch(const Target& t, const FakeRequest& r);
   FakeResponse remove(const Target& t);
+  FakeResponse versionResponse() const;
   // Stores `next` as the new state of an existing object (PUT and PATCH).
   FakeResponse write(const Target& t, const nlohmann::json& old, nlohmann::json next);
   void record(const FakeKind* kind, const std::string& ns, const std::string& type,
@@ -131,6 +134,7 @@ class FakeApiState {
   std::uint64_t uidCounter_ = 0;
   bool stopped_ = false;
   std::string requiredToken_;
+  std::string gitVersion_ = "v1.26.1";
   std::map<std::string, Injected> injected_;
   std::vector<std::pair<std::string, std::string>> requestLog_;  // method, path
 };

@@ -299,6 +299,18 @@ TEST_F(FakeApiServerTest, UnknownGroupIsAPlainTextNotFound) {
   EXPECT_EQ(r.body, "404 page not found\n");
 }
 
+TEST_F(FakeApiServerTest, VersionIsTheRecordedBodyAndFollowsTheHook) {
+  auto recorded = call("GET", "/version");
+  EXPECT_EQ(recorded.status, 200);
+  EXPECT_EQ(recorded.body, fixture("version.json"));
+  server_->state().setServerVersion("v1.29.3-eks-1");
+  auto managed = Json::parse(call("GET", "/version?timeout=32s").body);
+  EXPECT_EQ(managed["gitVersion"], "v1.29.3-eks-1");
+  EXPECT_EQ(managed["major"], "1");
+  EXPECT_EQ(managed["minor"], "29+");
+  EXPECT_EQ(call("POST", "/version", "{}").status, 405);
+}
+
 TEST_F(FakeApiServerTest, GenerationMovesOnSpecChangesOnly) {
   auto created = createWidget("g", 1);
   std::string path = std::string(kWidgets) + "/g";

@@ -1,6 +1,9 @@
 // The control plane drives the data plane: weft-operator in dir: mode streams
 // documents to weft-proxy --control-plane over TLS, with no file in between.
+#include <csignal>
+#include <cstdlib>
 #include <map>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -146,6 +149,60 @@ TEST_F(ControlPlaneTest, ProxyKeepsItsLastConfigWhileTheOperatorIsDown) {
   operator_->stop(SIGKILL);
   auto seen = spread(20);
   EXPECT_EQ(seen["127.0.2.21"] + seen["127.0.2.22"], 20) << proxy_->log();
+}
+
+// A Job's pod in first-container mode (docs/api.md, appContainersTerminated):
+// once the pod's status says its app container has terminated, the operator
+// marks the pod's Inbound document and the pod's proxy drains and exits 0.
+std::string jobPodYaml(const std::string& appState) {
+  return R"(apiVersion: v1
+kind: Pod
+metadata:
+  name: pi-x7k2p
+  namespace: demo
+  annotations: {weft.io/injected: "0.1.0", weft.io/proxy-exit: apps-done}
+  ownerReferences: [{apiVersion: batch/v1, kind: Job, name: pi, uid: 0e6c5d7a, controller: true}]
+spec:
+  restartPolicy: Never
+  containers: [{name: weft-proxy, image: weft/proxy}, {name: pi, image: perl}]
+status:
+  phase: Running
+  containerStatuses:
+    - {name: pi, ready: false, restartCount: 0, state: )" +
+         appState + R"(}
+    - {name: weft-proxy, ready: true, restartCount: 0, state: {running: {startedAt: "2026-11-28T22:56:02Z"}}}
+)";
+}
+
+TEST_F(ControlPlaneTest, ProxyOfAJobPodExitsZeroOnceItsAppHasTerminated) {
+  auto writePod = [&](const std::string& state) {
+    dir_.write("mesh/job.yaml.tmp", jobPodYaml(state));
+    ASSERT_EQ(runProcess({"/bin/mv", dir_.file("mesh/job.yaml.tmp"), dir_.file("mesh/job.yaml")})
+                  .exitCode,
+              0);
+  };
+  writePod(R"({running: {startedAt: "2026-11-28T22:56:03Z"}})");
+  // The proxy learns its pod from the downward API's variables.
+  ::setenv("POD_NAMESPACE", "demo", 1);
+  ::setenv("POD_NAME", "pi-x7k2p", 1);
+  Proxy jobProxy(dir_, "",
+                 {"--control-plane", "127.0.0.1:" + std::to_string(discoveryPort_),
+                  "--control-plane-ca", dir_.file("cert.pem"), "--workers", "1"});
+  ::unsetenv("POD_NAMESPACE");
+  ::unsetenv("POD_NAME");
+  ASSERT_NE(jobProxy.ports().admin, 0) << jobProxy.log();
+  ASSERT_TRUE(waitFor([&] {
+    auto config = get(jobProxy.ports().admin, "x", "/config");
+    return config && config->body.find("demo/pi-x7k2p") != std::string::npos;
+  })) << jobProxy.log();
+  std::this_thread::sleep_for(500ms);
+  EXPECT_TRUE(jobProxy.child().running()) << "left while the app still runs";
+
+  writePod(R"({terminated: {exitCode: 0, reason: Completed, startedAt: "2026-11-28T22:56:03Z",
+      finishedAt: "2026-11-28T22:56:09Z", containerID: "containerd://b2"}})");
+  EXPECT_TRUE(waitFor([&] { return !jobProxy.child().running(); }, 10s)) << jobProxy.log();
+  EXPECT_EQ(jobProxy.child().stop(SIGKILL), 0) << jobProxy.log();
+  EXPECT_TRUE(proxy_->child().running()) << "only the Job pod's proxy leaves";
 }
 
 }  // namespace

@@ -9,6 +9,7 @@ weft_test(proxy_integration_test LABEL integration TIMEOUT 300
           ${PROJECT_SOURCE_DIR}/tests/integration/proxy_http_test.cc
           ${PROJECT_SOURCE_DIR}/tests/integration/proxy_resilience_test.cc
           ${PROJECT_SOURCE_DIR}/tests/integration/proxy_tcp_test.cc
+          ${PROJECT_SOURCE_DIR}/tests/integration/proxy_lifecycle_test.cc
   LIBS weft_test_support)
 target_compile_definitions(proxy_integration_test PRIVATE
   WEFT_PROXY_BIN="$<TARGET_FILE:weft-proxy>"

@@ -7,6 +7,7 @@
 
 #include "common/file.h"
 #include "common/json/json.h"
+#include "tests/webhook/base64_decode.h"
 #include "webhook/src/admission/review.h"
 
 namespace weft::webhook::admission {
@@ -14,6 +15,7 @@ namespace {
 
 using json::Json;
 using ::testing::HasSubstr;
+using weft::testing::base64Decode;
 
 class FakeNamespaceLabels : public NamespaceLabels {
  public:
@@ -42,31 +44,6 @@ Json loadFixture(const std::string& name) {
   auto parsed = json::parse(text.ok() ? *text : "{}");
   EXPECT_TRUE(parsed.ok()) << name;
   return parsed.ok() ? *parsed : Json::object();
-}
-
-std::string base64Decode(const std::string& in) {
-  static const std::string kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  unsigned buffer = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=') {
-      break;
-    }
-    auto pos = kAlphabet.find(c);
-    if (pos == std::string::npos) {
-      ADD_FAILURE() << "bad base64 character";
-      return "";
-    }
-    buffer = buffer << 6 | static_cast<unsigned>(pos);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>(buffer >> bits & 0xff);
-    }
-  }
-  return out;
 }
 
 struct Answer {

@@ -1,6 +1,7 @@
 // The weft-injector binary over real TLS on loopback: a recorded
 // AdmissionReview with the apiserver's headers, keep-alive, health, metrics,
 // malformed input, certificate rotation from files, and SIGTERM.
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/asio.h"
 #include "common/file.h"
 #include "common/json/json.h"
 #include "common/kube/http_kube_api.h"
@@ -19,6 +21,7 @@
 #include "tests/fakes/fake_apiserver.h"
 #include "tests/fakes/test_certs.h"
 #include "tests/support/process.h"
+#include "tests/webhook/base64_decode.h"
 
 namespace weft {
 namespace {
@@ -127,6 +130,12 @@ TEST_F(InjectorBinaryTest, MutatesRecordedReviewOverTlsWithKeepAlive) {
   EXPECT_THAT(metrics.body, HasSubstr("weft_injector_admissions_total{result=\"injected\"} 2"));
   EXPECT_THAT(metrics.body, HasSubstr("weft_injector_admissions_total{result=\"invalid\"} 1"));
   EXPECT_THAT(metrics.body, HasSubstr("weft_injector_admission_duration_seconds_count 3"));
+  EXPECT_THAT(metrics.body,
+              HasSubstr("# TYPE weft_injector_admission_duration_seconds histogram\n"));
+  EXPECT_THAT(metrics.body,
+              HasSubstr("weft_injector_admission_duration_seconds_bucket{le=\"+Inf\"} 3\n"));
+  EXPECT_THAT(metrics.body,
+              HasSubstr("weft_injector_admission_duration_seconds_bucket{le=\"0.0005\"} "));
 }
 
 TEST_F(InjectorBinaryTest, PicksUpRotatedCertificateAndKeepsOldConnection) {
@@ -148,70 +157,131 @@ TEST_F(InjectorBinaryTest, StopsCleanlyOnSigterm) {
   EXPECT_EQ(child_->stop(SIGTERM, std::chrono::seconds(15)), 0);
 }
 
-// With --kubeconfig the namespace opt-in comes from the API server's labels.
-TEST(InjectorKubeTest, NamespaceLabelFromApiServer) {
-  auto pki = testing::makeTestPki();
-  ASSERT_TRUE(pki.ok());
-  testing::FakeApiServerOptions fakeOptions;
-  fakeOptions.certPem = pki->serverCertPem;
-  fakeOptions.keyPem = pki->serverKeyPem;
-  auto fake = testing::FakeApiServer::start(fakeOptions);
-  ASSERT_TRUE(fake.ok());
-  (*fake)->state().setRequiredToken("injector-token");
-  kube::KubeConfig config;
-  config.server = (*fake)->url();
-  config.caPem = pki->caCertPem;
-  config.token = "injector-token";
-  auto api = kube::HttpKubeApi::create(config);
-  ASSERT_TRUE(api.ok());
+// weft-injector with --kubeconfig against the fake API server.
+class InjectorKubeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto pki = testing::makeTestPki();
+    ASSERT_TRUE(pki.ok());
+    testing::FakeApiServerOptions fakeOptions;
+    fakeOptions.certPem = pki->serverCertPem;
+    fakeOptions.keyPem = pki->serverKeyPem;
+    auto fake = testing::FakeApiServer::start(fakeOptions);
+    ASSERT_TRUE(fake.ok());
+    fake_ = std::move(*fake);
+    fake_->state().setRequiredToken("injector-token");
+    kube::KubeConfig config;
+    config.server = fake_->url();
+    config.caPem = pki->caCertPem;
+    config.token = "injector-token";
+    auto api = kube::HttpKubeApi::create(config);
+    ASSERT_TRUE(api.ok());
+    api_ = std::move(*api);
+    auto cert = testing::makeSelfSignedCert("injector");
+    testing::writeFileAtomically(dir_.file("tls.crt"), cert.certPem);
+    testing::writeFileAtomically(dir_.file("tls.key"), cert.keyPem);
+    testing::writeFileAtomically(dir_.file("ca.crt"), pki->caCertPem);
+    writeKubeconfig(fake_->url());
+  }
+
+  void writeKubeconfig(const std::string& server) {
+    testing::writeFileAtomically(dir_.file("kubeconfig"),
+                                 "apiVersion: v1\nkind: Config\n"
+                                 "clusters:\n- name: fake\n  cluster:\n"
+                                 "    server: " +
+                                     server +
+                                     "\n    certificate-authority: ca.crt\n"
+                                     "users:\n- name: u\n  user:\n"
+                                     "    token: injector-token\n"
+                                     "contexts:\n- name: c\n  context:\n"
+                                     "    cluster: fake\n    user: u\n"
+                                     "current-context: c\n");
+  }
+
+  // Starts the binary and waits until it serves; extra flags after the defaults.
+  void start(const std::vector<std::string>& extra,
+             std::chrono::seconds limit = std::chrono::seconds(10)) {
+    std::vector<std::string> args{
+        WEFT_INJECTOR_BIN,    "--listen",           "127.0.0.1:0",
+        "--tls-cert",         dir_.file("tls.crt"), "--tls-key",
+        dir_.file("tls.key"), "--kubeconfig",       dir_.file("kubeconfig")};
+    args.insert(args.end(), extra.begin(), extra.end());
+    child_ = std::make_unique<testing::Child>(args, dir_.file("injector.log"));
+    std::regex serving("serving on port ([0-9]+)");
+    ASSERT_TRUE(waitFor(
+        [&] {
+          std::smatch m;
+          std::string text = log();
+          if (std::regex_search(text, m, serving)) {
+            port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+            return true;
+          }
+          return !child_->running();
+        },
+        limit));
+    ASSERT_NE(port_, 0) << log();
+  }
+
+  std::string log() { return readFile(dir_.file("injector.log")).valueOr(""); }
+
+  // The AdmissionReview response for the recorded pod in namespace `ns`.
+  Json mutate(const std::string& ns) {
+    auto review = json::parse(fixture("admission-pod-create.request.json"));
+    EXPECT_TRUE(review.ok());
+    Json r = *review;
+    r["request"]["namespace"] = ns;
+    r["request"]["object"]["metadata"]["annotations"]["weft.io/inject"] = "enabled";
+    TestClient client(port_, true);
+    auto reply = client.request("POST", "/mutate", r.dump());
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    auto parsed = json::parse(reply.body);
+    return parsed.ok() ? (*parsed)["response"] : Json();
+  }
+
+  // Whether the patch of an admission response makes weft-proxy a native sidecar.
+  static bool proxyIsNativeSidecar(const Json& response) {
+    std::string patch = response.value("patch", "");
+    auto decoded = testing::base64Decode(patch);
+    auto ops = json::parse(decoded);
+    EXPECT_TRUE(ops.ok()) << decoded;
+    if (!ops.ok()) {
+      return false;
+    }
+    for (const Json& op : *ops) {
+      const Json& v = op.value("value", Json());
+      auto isNativeProxy = [](const Json& c) {
+        return c.is_object() && c.value("name", "") == "weft-proxy" &&
+               c.value("restartPolicy", "") == "Always";
+      };
+      if (op.value("path", "").rfind("/spec/initContainers", 0) == 0 &&
+          (isNativeProxy(v) || (v.is_array() && std::any_of(v.begin(), v.end(), isNativeProxy)))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  std::unique_ptr<testing::FakeApiServer> fake_;
+  std::unique_ptr<kube::HttpKubeApi> api_;
+  testing::TempDir dir_;
+  std::unique_ptr<testing::Child> child_;
+  std::uint16_t port_ = 0;
+};
+
+// The namespace opt-in comes from the API server's labels.
+TEST_F(InjectorKubeTest, NamespaceLabelFromApiServer) {
   ASSERT_TRUE(
-      (*api)
-          ->create(kube::resources::namespaces(), "",
+      api_->create(kube::resources::namespaces(), "",
                    Json{{"metadata",
                          {{"name", "labelled"}, {"labels", {{"weft.io/inject", "enabled"}}}}}})
           .ok());
-
-  testing::TempDir dir;
-  auto cert = testing::makeSelfSignedCert("injector");
-  testing::writeFileAtomically(dir.file("tls.crt"), cert.certPem);
-  testing::writeFileAtomically(dir.file("tls.key"), cert.keyPem);
-  testing::writeFileAtomically(dir.file("ca.crt"), pki->caCertPem);
-  testing::writeFileAtomically(dir.file("kubeconfig"),
-                               "apiVersion: v1\nkind: Config\n"
-                               "clusters:\n- name: fake\n  cluster:\n"
-                               "    server: " +
-                                   (*fake)->url() +
-                                   "\n    certificate-authority: ca.crt\n"
-                                   "users:\n- name: u\n  user:\n"
-                                   "    token: injector-token\n"
-                                   "contexts:\n- name: c\n  context:\n"
-                                   "    cluster: fake\n    user: u\n"
-                                   "current-context: c\n");
-  testing::Child child(
-      {WEFT_INJECTOR_BIN, "--listen", "127.0.0.1:0", "--tls-cert", dir.file("tls.crt"), "--tls-key",
-       dir.file("tls.key"), "--kubeconfig", dir.file("kubeconfig"), "--kube-version", "v1.28.0"},
-      dir.file("injector.log"));
-  std::uint16_t port = 0;
-  std::regex serving("serving on port ([0-9]+)");
-  ASSERT_TRUE(waitFor(
-      [&] {
-        auto log = readFile(dir.file("injector.log"));
-        std::smatch m;
-        if (log.ok() && std::regex_search(*log, m, serving)) {
-          port = static_cast<std::uint16_t>(std::stoi(m[1]));
-          return true;
-        }
-        return !child.running();
-      },
-      std::chrono::seconds(10)));
-  ASSERT_NE(port, 0) << readFile(dir.file("injector.log")).valueOr("");
-
+  start({"--kube-version", "v1.28.0"});
   auto review = json::parse(fixture("admission-pod-create.request.json"));
   ASSERT_TRUE(review.ok());
   auto send = [&](const std::string& ns) {
     Json r = *review;
     r["request"]["namespace"] = ns;
-    TestClient client(port, true);
+    TestClient client(port_, true);
     auto reply = client.request("POST", "/mutate", r.dump());
     EXPECT_EQ(reply.status, 200) << reply.body;
     auto parsed = json::parse(reply.body);
@@ -222,7 +292,61 @@ TEST(InjectorKubeTest, NamespaceLabelFromApiServer) {
   auto skipped = send("unlabelled");
   EXPECT_EQ(skipped["allowed"], true);
   EXPECT_FALSE(skipped.contains("patch"));
-  EXPECT_EQ(child.stop(SIGTERM, std::chrono::seconds(15)), 0);
+  EXPECT_EQ(child_->stop(SIGTERM, std::chrono::seconds(15)), 0);
+}
+
+TEST_F(InjectorKubeTest, NativeSidecarsWhenTheServerSays130) {
+  fake_->state().setServerVersion("v1.30.2");
+  start({});
+  EXPECT_THAT(log(), HasSubstr("Kubernetes server version v1.30.2 (GET /version)"));
+  EXPECT_THAT(log(), HasSubstr("native sidecars: yes"));
+  EXPECT_TRUE(proxyIsNativeSidecar(mutate("apps")));
+  EXPECT_EQ(fake_->state().requestCount("GET", "/version"), 1u);
+}
+
+TEST_F(InjectorKubeTest, FirstContainerWhenTheServerIsTheRecorded126) {
+  start({});
+  EXPECT_THAT(log(), HasSubstr("Kubernetes server version v1.26.1"));
+  EXPECT_THAT(log(), HasSubstr("native sidecars: no"));
+  auto response = mutate("apps");
+  EXPECT_EQ(response["patchType"], "JSONPatch");
+  EXPECT_FALSE(proxyIsNativeSidecar(response));
+}
+
+TEST_F(InjectorKubeTest, FlagOverridesTheServerVersion) {
+  fake_->state().setServerVersion("v1.30.2");
+  start({"--kube-version", "v1.27.3"});
+  EXPECT_THAT(log(), HasSubstr("native sidecars: no"));
+  EXPECT_FALSE(proxyIsNativeSidecar(mutate("apps")));
+  EXPECT_EQ(fake_->state().requestCount("GET", "/version"), 0u);
+}
+
+TEST_F(InjectorKubeTest, RetriesVersionUntilTheServerAnswers) {
+  fake_->state().setServerVersion("v1.29.0");
+  fake_->state().injectError("/version", 503, 2);
+  start({});
+  EXPECT_THAT(log(), HasSubstr("GET /version failed (attempt 2)"));
+  EXPECT_THAT(log(), HasSubstr("native sidecars: yes"));
+  EXPECT_EQ(fake_->state().requestCount("GET", "/version"), 3u);
+}
+
+TEST_F(InjectorKubeTest, UnreachableServerFallsBackToFirstContainerAndServes) {
+  // A port nobody listens on: bound, then closed.
+  std::uint16_t dead = 0;
+  {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    dead = a.local_endpoint().port();
+  }
+  writeKubeconfig("https://127.0.0.1:" + std::to_string(dead));
+  auto started = std::chrono::steady_clock::now();
+  start({"--kube-version-wait", "1500ms"});
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1400));
+  EXPECT_THAT(log(), HasSubstr("could not learn the Kubernetes server version"));
+  EXPECT_THAT(log(), HasSubstr("native sidecars: no"));
+  TestClient client(port_, true);
+  EXPECT_EQ(client.request("GET", "/healthz").status, 200);
+  EXPECT_EQ(child_->stop(SIGTERM, std::chrono::seconds(15)), 0);
 }
 
 TEST(InjectorFlagsTest, RefusesMissingCertificateAndBadVersion) {
@@ -237,6 +361,10 @@ TEST(InjectorFlagsTest, RefusesMissingCertificateAndBadVersion) {
       {WEFT_INJECTOR_BIN, "--tls-cert", "a", "--tls-key", "b", "--kube-version", "banana"});
   EXPECT_EQ(r.exitCode, 1);
   EXPECT_THAT(r.err, HasSubstr("--kube-version"));
+  r = testing::runProcess(
+      {WEFT_INJECTOR_BIN, "--tls-cert", "a", "--tls-key", "b", "--kube-version-wait", "soon"});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_THAT(r.err, HasSubstr("--kube-version-wait"));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 
+#include "operator/src/render/pod_lifecycle.h"
 #include "operator/src/render/policy.h"
 #include "operator/src/render/route.h"
 
@@ -443,6 +444,9 @@ Json renderInbound(const MeshView& mesh, const NamespaceView& view, const Object
         doc["authorization"]["rules"].push_back(rule);
       }
     }
+  }
+  if (appContainersTerminated(pod)) {
+    doc["appContainersTerminated"] = true;
   }
   return doc;
 }

@@ -38,6 +38,7 @@ json::Json emptyOutbound(const std::string& authority);
 
 // The Inbound document of a Pod. Problems with the Pod's own annotations are
 // appended to `problems` (the annotation is then ignored).
+// appContainersTerminated is set as pod_lifecycle.h says.
 json::Json renderInbound(const MeshView& mesh, const NamespaceView& view, const Objects& objects,
                          const json::Json& pod, std::vector<std::string>& problems);
 

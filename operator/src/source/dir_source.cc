@@ -103,7 +103,11 @@ Result<void> collect(const Json& doc, std::vector<std::pair<Kind, Json>>& out,
                      *kind + ": metadata.name must be a DNS subdomain name");
   }
   Json obj = doc;
-  obj.erase("status");
+  // The operator writes the status of its own kinds; a Pod's status is the
+  // kubelet's report (container states), which here only the file can give.
+  if (*k != Kind::kPod) {
+    obj.erase("status");
+  }
   Json& meta = obj["metadata"];
   if (isClusterScoped(*k)) {
     meta.erase("namespace");

@@ -91,18 +91,27 @@ asio::awaitable<void> AdminServer::serve(asio::ip::tcp::socket socket) {
     } else if (path == "/config" && get) {
       res.set(bhttp::field::content_type, "application/json");
       res.body() = hooks_.config ? hooks_.config() : "{}";
-    } else if (path == "/shutdown") {
+    } else if (path == "/shutdown" || path == "/drain") {
+      // Only the pod itself may stop its proxy: the admin port is reachable
+      // from the whole cluster when it listens on 0.0.0.0.
+      const bool shutdown = path == "/shutdown";
       if (req.method() != bhttp::verb::post) {
         res.result(bhttp::status::method_not_allowed);
         res.body() = "use POST\n";
       } else if (!peer.address().is_loopback()) {
         res.result(bhttp::status::forbidden);
-        res.body() = "shutdown is only accepted from loopback\n";
-      } else {
+        res.body() =
+            std::string(shutdown ? "shutdown" : "drain") + " is only accepted from loopback\n";
+      } else if (shutdown) {
         res.body() = "shutting down\n";
         if (hooks_.shutdown) {
           hooks_.shutdown();
         }
+      } else {
+        int open = hooks_.drain ? hooks_.drain() : 0;
+        res.result(open == 0 ? bhttp::status::ok : bhttp::status::accepted);
+        res.body() =
+            open == 0 ? "drained\n" : "draining: " + std::to_string(open) + " connections open\n";
       }
     } else {
       res.result(bhttp::status::not_found);

@@ -1,5 +1,5 @@
-// The admin listener: /live, /ready, /metrics, /config and POST /shutdown
-// (loopback peers only). Runs on the main thread's io_context, away from
+// The admin listener: /live, /ready, /metrics, /config, and POST /shutdown
+// and POST /drain (loopback peers only). Runs on the main thread's io_context, away from
 // the workers, so a scrape never delays a request.
 #pragma once
 
@@ -16,7 +16,10 @@ struct Hooks {
   std::function<bool()> ready;
   std::function<std::string()> metrics;  // Prometheus text
   std::function<std::string()> config;   // JSON
-  std::function<void()> shutdown;        // starts a drain
+  std::function<void()> shutdown;        // starts a drain, then exits
+  // Stops accepting and closes idle connections, without exiting (idempotent);
+  // returns how many connections are still open.
+  std::function<int()> drain;
 };
 
 class AdminServer {

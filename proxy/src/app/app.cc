@@ -1,4 +1,4 @@
-// Flag parsing and wiring for weft-proxy and `weft-proxy init`.
+// Flag parsing and wiring for weft-proxy and its subcommands (init, wait, drain).
 #include "proxy/src/app/app.h"
 
 #include <charconv>
@@ -11,6 +11,7 @@
 #include "common/log/log.h"
 #include "proxy/src/app/server.h"
 #include "proxy/src/init/init.h"
+#include "proxy/src/lifecycle/command.h"
 #include "proxy/src/net/address.h"
 #include "proxy/src/tcp/detect.h"
 
@@ -100,6 +101,8 @@ int run(int argc, const char* const* argv) {
                    "comma-separated CIDRs not redirected");
   init->add_flag("--dry-run", initOptions.dryRun, "print the rules instead of installing them");
   init->add_flag("--cleanup", initOptions.cleanup, "remove the rules");
+  lifecycle::Commands lifecycleCommands;
+  lifecycle::addCommands(app, lifecycleCommands);
 
   if (auto code = flags::parse(app, argc, argv, common)) {
     return *code;
@@ -110,6 +113,9 @@ int run(int argc, const char* const* argv) {
       return flags::fail(app, "init: " + r.error().message);
     }
     return 0;
+  }
+  if (auto code = lifecycle::runIfParsed(app, lifecycleCommands)) {
+    return *code;
   }
   app::ServerOptions options;
   if (!controlPlane.empty()) {

@@ -81,10 +81,26 @@ Result<int> runServer(const ServerOptions& options) {
   settings.workers = options.workers;
 
   std::vector<WorkerSet> workers(options.workers);
-  auto postTable = [&workers](config::SnapshotPtr snapshot) {
+  asio::io_context mainIo{1};
+  bool draining = false;  // listeners closed: no new connections
+  bool exiting = false;   // stop the process once drained
+  std::function<void()> startDrain;
+  // A Job's app containers are done (docs/api.md): leave as on POST /shutdown.
+  auto leaveIfAppsDone = [&](const config::Snapshot& snapshot) {
+    if (snapshot.inbound() != nullptr && snapshot.inbound()->appContainersTerminated) {
+      asio::post(mainIo, [&] {
+        if (!exiting) {
+          logger->info("the pod's app containers have terminated: draining, then exiting");
+        }
+        startDrain();
+      });
+    }
+  };
+  auto postTable = [&](config::SnapshotPtr snapshot) {
     for (auto& w : workers) {
       asio::post(w.worker->io(), [ctx = w.ctx.get(), snapshot] { ctx->setTable(snapshot); });
     }
+    leaveIfAppsDone(*snapshot);
   };
 
   std::unique_ptr<config::FileWatcher> watcher;
@@ -144,11 +160,16 @@ Result<int> runServer(const ServerOptions& options) {
   }
   settings.ownListeners = {outboundEp, inboundEp};
 
-  asio::io_context mainIo{1};
-  bool draining = false;
   std::uint64_t exportedOk = 0;
   std::uint64_t exportedFailed = 0;
-  std::function<void()> startDrain;
+  std::function<void()> stopAccepting;
+  auto openConnections = [&workers] {
+    int live = 0;
+    for (auto& w : workers) {
+      live += w.ctx->liveCount.load(std::memory_order_relaxed);
+    }
+    return live;
+  };
   admin::Hooks hooks;
   hooks.ready = [&] { return !draining; };
   hooks.metrics = [&] {
@@ -173,6 +194,11 @@ Result<int> runServer(const ServerOptions& options) {
     return config::Snapshot::empty()->toJson();
   };
   hooks.shutdown = [&] { asio::post(mainIo, [&] { startDrain(); }); };
+  // The admin server runs on mainIo, like the drain state.
+  hooks.drain = [&] {
+    stopAccepting();
+    return openConnections();
+  };
   auto adminServer = admin::AdminServer::create(mainIo, options.admin, hooks);
   if (!adminServer) {
     return adminServer.error();
@@ -185,6 +211,7 @@ Result<int> runServer(const ServerOptions& options) {
     w.worker->start();
   }
   (*adminServer)->start();
+  leaveIfAppsDone(*initial);
   if (watcher) {
     watcher->start(std::chrono::milliseconds(500));
   }
@@ -198,10 +225,7 @@ Result<int> runServer(const ServerOptions& options) {
   asio::steady_timer drainTimer(mainIo);
   auto drainDeadline = net::SteadyClock::time_point::max();
   std::function<void()> checkDrained = [&] {
-    int live = 0;
-    for (auto& w : workers) {
-      live += w.ctx->liveCount.load(std::memory_order_relaxed);
-    }
+    int live = openConnections();
     if (live == 0 || net::SteadyClock::now() >= drainDeadline) {
       if (live > 0) {
         logger->warn("drain grace period over: closing {} connections", live);
@@ -217,13 +241,14 @@ Result<int> runServer(const ServerOptions& options) {
       }
     });
   };
-  startDrain = [&] {
+  // POST /drain stops here; the process lives on (admin answering) until
+  // SIGTERM or POST /shutdown, so that the kubelet's preStop hook ends first.
+  stopAccepting = [&] {
     if (draining) {
       return;
     }
     draining = true;
     logger->info("draining: no new connections, finishing in-flight requests");
-    drainDeadline = net::SteadyClock::now() + options.drainGrace;
     for (auto& w : workers) {
       asio::post(w.worker->io(), [&w] {
         boost::system::error_code ec;
@@ -238,6 +263,15 @@ Result<int> runServer(const ServerOptions& options) {
         }
       });
     }
+  };
+  startDrain = [&] {
+    if (exiting) {
+      return;
+    }
+    exiting = true;
+    stopAccepting();
+    logger->info("shutting down once drained (at most {} ms)", options.drainGrace.count());
+    drainDeadline = net::SteadyClock::now() + options.drainGrace;
     checkDrained();
   };
 

@@ -399,6 +399,29 @@ TEST(InboundJsonTest, ParsesAndRoundTripsTheDocumentedExample) {
   EXPECT_TRUE(minimal->authorization.rules.empty());
 }
 
+TEST(InboundJsonTest, AppContainersTerminatedIsWrittenOnlyWhenSet) {
+  Json doc = yamlDoc(kInboundYaml);
+  auto running = inboundFromJson(doc);
+  ASSERT_TRUE(running) << running.error().message;
+  EXPECT_FALSE(running->appContainersTerminated);
+  EXPECT_FALSE(toJson(*running).contains("appContainersTerminated"));
+
+  doc["appContainersTerminated"] = true;
+  auto done = inboundFromJson(doc);
+  ASSERT_TRUE(done) << done.error().message;
+  EXPECT_TRUE(done->appContainersTerminated);
+  EXPECT_EQ(toJson(*done)["appContainersTerminated"], true);
+  auto back = inboundFromJson(toJson(*done));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, *done);
+
+  doc["appContainersTerminated"] = "yes";
+  auto bad = inboundFromJson(doc);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("/appContainersTerminated"), std::string::npos)
+      << bad.error().message;
+}
+
 TEST(InboundJsonTest, EachValidationErrorNamesTheField) {
   const std::vector<std::pair<std::pair<const char*, Json>, const char*>> cases = {
       {{"/pod", "nopod"}, "Inbound nopod: /pod: expected namespace/name"},

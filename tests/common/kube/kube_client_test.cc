@@ -286,6 +286,19 @@ TEST_F(ClientTest, ForbiddenAndUnauthorizedAreTyped) {
   EXPECT_EQ(unauth.error().code, ErrorCode::kUnauthenticated);
 }
 
+TEST_F(ClientTest, ServerVersionIsReadFromSlashVersion) {
+  server_->state().setServerVersion("v1.30.2");
+  auto version = api_->serverVersion();
+  ASSERT_TRUE(version.ok()) << version.error().describe();
+  EXPECT_EQ((*version)["gitVersion"], "v1.30.2");
+  EXPECT_EQ((*version)["minor"], "30");
+
+  server_->state().injectError("/version", 500, 1);
+  auto failed = api_->serverVersion();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code, ErrorCode::kUnavailable);
+}
+
 TEST_F(ClientTest, RotatedTokenFileIsReRead) {
   auto dir =
       std::filesystem::temp_directory_path() / ("weft-kube-token-" + std::to_string(::getpid()));

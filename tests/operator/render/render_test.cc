@@ -1,4 +1,6 @@
 // Rendering of Outbound and Inbound documents: every field, from the objects.
+#include <functional>
+
 #include <gtest/gtest.h>
 
 #include "common/api/json.h"
@@ -409,6 +411,133 @@ spec:
             Json::parse(R"([{"port":8080,"path":"/healthz"},{"port":9090,"path":"/ready"}])"));
   EXPECT_EQ(doc["authorization"]["rules"], Json::array());
   EXPECT_EQ(doc["trustBundle"], Json::array());
+}
+
+// A Job's pod injected in first-container mode, with the status the kubelet
+// reports once the app has completed (shaped like a v1.26 kubelet's, not
+// recorded: the fixtures have no kubelet).
+constexpr const char* kCompletedJobPod = R"json({
+  "apiVersion": "v1", "kind": "Pod",
+  "metadata": {
+    "name": "pi-x7k2p", "namespace": "demo", "uid": "5b1f0c9e-8d0a-4f6e-9b8f-2f0d3c1a7e11",
+    "labels": {"batch.kubernetes.io/job-name": "pi", "job-name": "pi"},
+    "annotations": {"weft.io/injected": "0.1.0", "weft.io/proxy-exit": "apps-done"},
+    "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": "pi",
+                         "uid": "0e6c5d7a-3b9f-4a0e-8c1d-6f2b4e9a1c33",
+                         "controller": true, "blockOwnerDeletion": true}]
+  },
+  "spec": {
+    "restartPolicy": "Never",
+    "serviceAccountName": "default",
+    "initContainers": [{"name": "weft-init", "image": "weft/proxy:0.1.0"}],
+    "containers": [
+      {"name": "weft-proxy", "image": "weft/proxy:0.1.0"},
+      {"name": "pi", "image": "perl:5.34.0", "command": ["perl", "-Mbignum=bpi", "-wle", "print bpi(2000)"]}
+    ]
+  },
+  "status": {
+    "phase": "Running",
+    "initContainerStatuses": [{
+      "name": "weft-init", "ready": true, "restartCount": 0, "image": "weft/proxy:0.1.0",
+      "imageID": "docker.io/weft/proxy@sha256:1d2c", "containerID": "containerd://a1",
+      "state": {"terminated": {"exitCode": 0, "reason": "Completed",
+                               "startedAt": "2026-11-28T22:56:01Z", "finishedAt": "2026-11-28T22:56:01Z",
+                               "containerID": "containerd://a1"}},
+      "lastState": {}
+    }],
+    "containerStatuses": [
+      {"name": "pi", "ready": false, "restartCount": 0, "started": false,
+       "image": "docker.io/library/perl:5.34.0", "imageID": "docker.io/library/perl@sha256:2584f4",
+       "containerID": "containerd://b2",
+       "state": {"terminated": {"exitCode": 0, "reason": "Completed",
+                                "startedAt": "2026-11-28T22:56:03Z", "finishedAt": "2026-11-28T22:56:09Z",
+                                "containerID": "containerd://b2"}},
+       "lastState": {}},
+      {"name": "weft-proxy", "ready": true, "restartCount": 0, "started": true,
+       "image": "docker.io/weft/proxy:0.1.0", "imageID": "docker.io/weft/proxy@sha256:1d2c",
+       "containerID": "containerd://c3",
+       "state": {"running": {"startedAt": "2026-11-28T22:56:02Z"}},
+       "lastState": {}}
+    ]
+  }
+})json";
+
+class AppsDoneTest : public RenderTest {
+ protected:
+  // The Inbound document of kCompletedJobPod after `change`.
+  Json render(const std::function<void(Json&)>& change) {
+    Json pod = Json::parse(kCompletedJobPod);
+    change(pod);
+    objects_ = Objects();
+    load(objects_, pod.dump());
+    return inbound("pi-x7k2p");
+  }
+  static Json& app(Json& pod) { return pod["status"]["containerStatuses"][0]; }
+};
+
+TEST_F(AppsDoneTest, CompletedJobPodIsMarkedAndTheDocumentParses) {
+  Json doc = render([](Json&) {});
+  EXPECT_EQ(doc["appContainersTerminated"], true);
+  doc["version"] = "1";
+  auto parsed = api::inboundFromJson(doc);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_TRUE(parsed->appContainersTerminated);
+  // Owned by a Job is enough, without the injector's annotation.
+  EXPECT_EQ(render([](Json& p) {
+              p["metadata"]["annotations"].erase("weft.io/proxy-exit");
+            })["appContainersTerminated"],
+            true);
+  // The annotation is enough too (a bare pod that runs to completion).
+  EXPECT_EQ(
+      render([](Json& p) { p["metadata"].erase("ownerReferences"); })["appContainersTerminated"],
+      true);
+}
+
+TEST_F(AppsDoneTest, NotMarkedWhileAnyAppContainerRunsOrBeforeStatus) {
+  EXPECT_FALSE(render([](Json& p) {
+                 app(p)["state"] = {{"running", {{"startedAt", "2026-11-28T22:56:03Z"}}}};
+               }).contains("appContainersTerminated"));
+  EXPECT_FALSE(render([](Json& p) {
+                 app(p)["state"] = {{"waiting", {{"reason", "ContainerCreating"}}}};
+               }).contains("appContainersTerminated"));
+  EXPECT_FALSE(render([](Json& p) { p.erase("status"); }).contains("appContainersTerminated"));
+  // A second app container not yet reported.
+  EXPECT_FALSE(render([](Json& p) {
+                 p["spec"]["containers"].push_back({{"name", "uploader"}});
+               }).contains("appContainersTerminated"));
+}
+
+TEST_F(AppsDoneTest, NotMarkedForOtherPodsOrNativeSidecars) {
+  // A Deployment's pod: restarts are the kubelet's business, never ours.
+  EXPECT_FALSE(render([](Json& p) {
+                 p["metadata"]["annotations"].erase("weft.io/proxy-exit");
+                 p["metadata"]["ownerReferences"][0]["kind"] = "ReplicaSet";
+                 p["metadata"]["ownerReferences"][0]["apiVersion"] = "apps/v1";
+               }).contains("appContainersTerminated"));
+  // Native sidecar: the kubelet stops the proxy itself.
+  EXPECT_FALSE(render([](Json& p) {
+                 Json proxy = p["spec"]["containers"][0];
+                 proxy["restartPolicy"] = "Always";
+                 p["spec"]["containers"].erase(0);
+                 p["spec"]["initContainers"].insert(p["spec"]["initContainers"].begin(), proxy);
+               }).contains("appContainersTerminated"));
+}
+
+TEST_F(AppsDoneTest, OnFailureWaitsForASuccessfulExit) {
+  auto failed = [](Json& p) {
+    p["spec"]["restartPolicy"] = "OnFailure";
+    app(p)["state"]["terminated"]["exitCode"] = 1;
+    app(p)["state"]["terminated"]["reason"] = "Error";
+  };
+  EXPECT_FALSE(render(failed).contains("appContainersTerminated"));
+  EXPECT_EQ(
+      render([](Json& p) { p["spec"]["restartPolicy"] = "OnFailure"; })["appContainersTerminated"],
+      true);
+  // Under Never a failed app is final: the Job records the failure.
+  EXPECT_EQ(render([](Json& p) {
+              app(p)["state"]["terminated"]["exitCode"] = 1;
+            })["appContainersTerminated"],
+            true);
 }
 
 TEST_F(RenderTest, BadProbeAnnotationIsReportedAndIgnored) {

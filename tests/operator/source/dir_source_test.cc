@@ -160,6 +160,28 @@ items:
   EXPECT_FALSE(sink_.get(Kind::kPod, "default/ignored"));
 }
 
+TEST_F(DirSourceTest, APodKeepsItsStatusAndFollowsItsChanges) {
+  write("job.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: pi}\nspec: {}\n"
+        "status: {containerStatuses: [{name: pi, state: {running: {}}}]}\n");
+  start();
+  ObjectPtr running = sink_.get(Kind::kPod, "default/pi");
+  ASSERT_TRUE(running);
+  EXPECT_TRUE((*running)["status"]["containerStatuses"][0]["state"].contains("running"))
+      << "the kubelet's report, which only the file supplies in dir mode";
+  write("job.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: pi}\nspec: {}\n"
+        "status: {containerStatuses: [{name: pi, state: {terminated: {exitCode: 0}}}]}\n");
+  ASSERT_TRUE(sink_.waitFor(
+      [&] {
+        ObjectPtr p = sink_.get(Kind::kPod, "default/pi");
+        return p && (*p)["status"]["containerStatuses"][0]["state"].contains("terminated");
+      },
+      std::chrono::seconds(2)));
+  EXPECT_EQ((*sink_.get(Kind::kPod, "default/pi"))["metadata"]["generation"], 1)
+      << "a status change is not a spec change";
+}
+
 TEST_F(DirSourceTest, AChangeIsSeenAndBumpsGenerationOnlyForSpec) {
   write("svc.yaml",
         "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n");

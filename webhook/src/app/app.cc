@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <memory>
 
+#include "common/api/duration.h"
 #include "common/flags/flags.h"
 #include "common/http/server.h"
 #include "common/kube/config.h"
@@ -12,6 +13,7 @@
 #include "common/log/log.h"
 #include "webhook/src/admission/kube_namespace_labels.h"
 #include "webhook/src/admission/review.h"
+#include "webhook/src/app/server_version.h"
 #include "webhook/src/inject/inject.h"
 #include "webhook/src/server/metrics.h"
 #include "webhook/src/server/service.h"
@@ -29,6 +31,7 @@ int run(int argc, const char* const* argv) {
   std::string tlsKey;
   std::string kubeconfig;
   std::string kubeVersion;
+  std::string kubeVersionWait = "30s";
   std::vector<std::string> injectNamespaces;
   int threads = 2;
   app.add_option("--listen", listen, "HTTPS listener")->capture_default_str();
@@ -37,8 +40,12 @@ int run(int argc, const char* const* argv) {
   app.add_option("--tls-key", tlsKey, "serving key (PEM), reloaded on change (required)");
   app.add_option("--kubeconfig", kubeconfig, "kubeconfig file (default: in-cluster)");
   app.add_option("--kube-version", kubeVersion,
-                 "Kubernetes server version (e.g. v1.30.2); 1.29+ gets native sidecars. "
-                 "Without it the proxy is injected as the first container");
+                 "Kubernetes server version (e.g. v1.30.2), overriding GET /version; 1.29+ gets "
+                 "native sidecars. Without either the proxy is injected as the first container");
+  app.add_option("--kube-version-wait", kubeVersionWait,
+                 "how long to retry GET /version at startup before falling back to the "
+                 "first-container layout")
+      ->capture_default_str();
   app.add_option("--inject-namespace", injectNamespaces,
                  "without a Kubernetes API: treat this namespace as labelled "
                  "weft.io/inject=enabled (repeatable)");
@@ -67,17 +74,14 @@ int run(int argc, const char* const* argv) {
   sigaddset(&stopSignals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
 
-  // TODO(webhook): read the server version from GET /version once common/kube
-  // offers it; until then --kube-version is the only source.
-  if (kubeVersion.empty()) {
-    options.nativeSidecar = false;
-    logger->warn("no --kube-version: injecting the proxy as the first container (pre-1.29 mode)");
-  } else {
-    auto native = inject::supportsNativeSidecars(kubeVersion);
-    if (!native) {
+  auto versionWait = api::parseDuration(kubeVersionWait);
+  if (!versionWait) {
+    return flags::fail(app, "--kube-version-wait: " + versionWait.error().message);
+  }
+  if (!kubeVersion.empty()) {
+    if (auto native = inject::supportsNativeSidecars(kubeVersion); !native) {
       return flags::fail(app, "--kube-version: " + native.error().message);
     }
-    options.nativeSidecar = *native;
   }
 
   // Namespace labels: from the API server when there is one (a kubeconfig, or
@@ -94,6 +98,19 @@ int run(int argc, const char* const* argv) {
       return flags::fail(app, "Kubernetes client: " + api.error().message);
     }
     kubeApi = std::move(*api);
+    if (kubeVersion.empty()) {
+      // Before serving: a pod admitted meanwhile would get the wrong layout.
+      auto fetched = fetchServerVersion(*kubeApi, *versionWait);
+      if (fetched) {
+        kubeVersion = *fetched;
+        logger->info("Kubernetes server version {} (GET /version)", kubeVersion);
+      } else {
+        logger->warn(
+            "could not learn the Kubernetes server version, injecting the proxy as the first "
+            "container (pre-1.29 mode) until restarted; set --kube-version to choose: {}",
+            fetched.error().message);
+      }
+    }
     labels = std::make_unique<admission::KubeNamespaceLabels>(*kubeApi);
     if (!injectNamespaces.empty()) {
       logger->warn("--inject-namespace is ignored: namespace labels come from the API server");
@@ -106,6 +123,24 @@ int run(int argc, const char* const* argv) {
     labels = std::make_unique<admission::StaticNamespaceLabels>(std::move(table));
     logger->info("no Kubernetes API: namespace opt-in only for --inject-namespace ({} given)",
                  injectNamespaces.size());
+  }
+  if (kubeVersion.empty()) {
+    options.nativeSidecar = false;
+    if (!kubeApi) {
+      logger->warn(
+          "no --kube-version and no Kubernetes API: injecting the proxy as the first container "
+          "(pre-1.29 mode)");
+    }
+  } else {
+    auto native = inject::supportsNativeSidecars(kubeVersion);
+    if (!native) {
+      // Only a server's answer gets here (the flag was checked above).
+      logger->warn(
+          "server version '{}' not understood, injecting the proxy as the first "
+          "container: {}",
+          kubeVersion, native.error().message);
+    }
+    options.nativeSidecar = native.valueOr(false);
   }
   admission::Mutator mutator(options, *labels);
   server::AdmissionMetrics metrics;

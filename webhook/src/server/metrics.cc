@@ -1,43 +1,24 @@
-// Prometheus text exposition of the injector's counters.
 #include "webhook/src/server/metrics.h"
-
-#include <fmt/format.h>
 
 namespace weft::webhook::server {
 
-void AdmissionMetrics::record(std::string_view result, double seconds) {
-  std::lock_guard lock(mu_);
-  ++byResult_[std::string(result)];
-  ++count_;
-  sum_ += seconds;
-  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
-    if (seconds <= kBuckets[i]) {
-      ++buckets_[i];
-      break;
-    }
-  }
+const std::vector<double>& AdmissionMetrics::buckets() {
+  static const std::vector<double> kBuckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                            0.05,   0.1,   0.25,   0.5,   1.0};
+  return kBuckets;
 }
 
-std::string AdmissionMetrics::render() const {
-  std::lock_guard lock(mu_);
-  std::string out;
-  out += "# HELP weft_injector_admissions_total Admission reviews answered, by result.\n";
-  out += "# TYPE weft_injector_admissions_total counter\n";
-  for (const auto& [result, n] : byResult_) {
-    out += fmt::format("weft_injector_admissions_total{{result=\"{}\"}} {}\n", result, n);
-  }
-  out += "# HELP weft_injector_admission_duration_seconds Time to answer an admission review.\n";
-  out += "# TYPE weft_injector_admission_duration_seconds histogram\n";
-  std::uint64_t cumulative = 0;
-  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
-    cumulative += buckets_[i];
-    out += fmt::format("weft_injector_admission_duration_seconds_bucket{{le=\"{}\"}} {}\n",
-                       kBuckets[i], cumulative);
-  }
-  out += fmt::format("weft_injector_admission_duration_seconds_bucket{{le=\"+Inf\"}} {}\n", count_);
-  out += fmt::format("weft_injector_admission_duration_seconds_sum {}\n", sum_);
-  out += fmt::format("weft_injector_admission_duration_seconds_count {}\n", count_);
-  return out;
+AdmissionMetrics::AdmissionMetrics()
+    : admissions_(registry_.counter("weft_injector_admissions_total",
+                                    "Admission reviews answered, by result.", {"result"}, 20)),
+      duration_(registry_
+                    .histogram("weft_injector_admission_duration_seconds",
+                               "Time to answer an admission review.", buckets())
+                    .get()) {}
+
+void AdmissionMetrics::record(std::string_view result, double seconds) {
+  admissions_.with({std::string(result)}).inc();
+  duration_.observe(seconds);
 }
 
 }  // namespace weft::webhook::server
