@@ -128,5 +128,48 @@ TEST_F(ProxyNetnsTest, InboundDeliversToTheAppOnLoopback) {
       << m->body;
 }
 
+TEST_F(ProxyNetnsTest, StrictRefusesPlaintextInboundButTheKubeletsProbes) {
+  TempDir dir;
+  Backend app(dir, "app", 8080);
+  ASSERT_EQ(app.port(), 8080);
+  Backend db(dir, "db", 5432);
+  ASSERT_EQ(db.port(), 5432);
+  auto inboundPort = freePort();
+  auto r =
+      runProcess({"/usr/sbin/iptables", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-d",
+                  "198.51.100.11", "-j", "REDIRECT", "--to-ports", std::to_string(inboundPort)});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  ASSERT_EQ(runProcess({"/usr/sbin/ip", "addr", "add", "198.51.100.11/32", "dev", "lo"}).exitCode,
+            0);
+  dir.write("proxy.yaml",
+            "kind: Inbound\nversion: \"1\"\npod: demo/app\nmtls: STRICT\n"
+            "ports: [{port: 8080, protocol: http}, {port: 5432, protocol: tcp}]\n"
+            "probes: [{port: 8080, path: /healthz}]\n");
+  Proxy proxy(dir, dir.file("proxy.yaml"), {"--workers", "1"},
+              ProxyPorts{proxyPort_, inboundPort, 0});
+  Client c(8080, 5s, "198.51.100.11");
+  ASSERT_TRUE(c.send(request("GET", "/healthz?verbose=1", "10.0.0.5:8080")));
+  auto probe = c.read();
+  ASSERT_TRUE(probe) << proxy.log();
+  EXPECT_EQ(probe->status, 200);
+  EXPECT_EQ(probe->header("x-backend"), "app");
+  ASSERT_TRUE(c.send(request("GET", "/private", "app.demo:8080")));
+  auto other = c.read();
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 403);
+  EXPECT_EQ(other->header("weft-error"), "plaintext_refused");
+  ASSERT_TRUE(c.send(request("POST", "/healthz", "app.demo:8080")));
+  auto post = c.read();
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->status, 403) << "only GET and HEAD are probes";
+  // A port without probes refuses plaintext outright, whatever the protocol.
+  Client tcp(5432, 3s, "198.51.100.11");
+  ASSERT_TRUE(tcp.connected());
+  EXPECT_TRUE(tcp.waitClosed(2s));
+  auto m = get(proxy.ports().admin, "x", "/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_GE(metricValue(m->body, "weft_proxy_errors_total", {"reason=\"plaintext_refused\""}), 3.0);
+}
+
 }  // namespace
 }  // namespace weft::testing

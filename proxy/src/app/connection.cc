@@ -109,6 +109,12 @@ asio::awaitable<void> forwardTcp(net::WorkerContext& ctx, net::Tcp::socket& clie
   co_await tcp::relay(client, upSocket, idle, tcp::RelayCounters{&countBytes, &counters});
 }
 
+void refusePlaintext(net::WorkerContext& ctx, const net::Tcp::endpoint& dst) {
+  ctx.metrics.errorByReason[static_cast<std::size_t>(metrics::ErrorReason::kPlaintextRefused)]
+      ->inc();
+  logger()->debug("inbound {}: plaintext refused (STRICT mTLS)", net::toString(dst));
+}
+
 }  // namespace
 
 asio::awaitable<void> handleConnection(net::WorkerContext& ctx, net::Tcp::socket socket,
@@ -134,7 +140,19 @@ asio::awaitable<void> handleConnection(net::WorkerContext& ctx, net::Tcp::socket
     opaque = std::find(ports.begin(), ports.end(), dst.port()) != ports.end() ||
              ctx.opaqueDestinations.count(dst) > 0;
   }
+  // STRICT mTLS: plaintext inbound (every connection until the identity
+  // work brings TLS) is refused, except kubelet probes on their ports.
+  bool probesOnly = false;
   if (const config::Snapshot* t = ctx.table.get()) {
+    if (inbound && t->inbound() != nullptr && t->inbound()->mtls == api::MtlsMode::kStrict) {
+      const auto& probes = t->inbound()->probes;
+      if (std::none_of(probes.begin(), probes.end(),
+                       [&](const api::Probe& p) { return p.port == dst.port(); })) {
+        refusePlaintext(ctx, dst);
+        co_return;
+      }
+      probesOnly = true;
+    }
     if (inbound && t->inbound() != nullptr) {
       // Ports the Inbound document does not declare are opaque.
       const auto* p = t->findInboundPort(dst.port());
@@ -182,6 +200,10 @@ asio::awaitable<void> handleConnection(net::WorkerContext& ctx, net::Tcp::socket
     }
   }
 
+  if (opaque && probesOnly) {
+    refusePlaintext(ctx, dst);
+    co_return;
+  }
   if (opaque) {
     co_await forwardTcp(ctx, socket, buffer, dst, redirected, inbound);
     co_return;
@@ -190,6 +212,7 @@ asio::awaitable<void> handleConnection(net::WorkerContext& ctx, net::Tcp::socket
   info.originalDst = dst;
   info.redirected = redirected;
   info.inbound = inbound;
+  info.plaintextProbesOnly = probesOnly;
   info.peer = socket.remote_endpoint(ec);
   co_await http::serveHttp1(ctx, live.get(), socket, buffer, info);
 }

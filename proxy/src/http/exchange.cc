@@ -103,12 +103,34 @@ asio::awaitable<void> Exchange::sleep(Clock::Duration d) {
   co_await t.async_wait(ecTok(ec));
 }
 
+// A kubelet probe: GET (or HEAD) of a path the injector recorded for this port.
+bool Exchange::isProbe() const {
+  if (req_.method() != bhttp::verb::get && req_.method() != bhttp::verb::head) {
+    return false;
+  }
+  const auto* in = table_.inbound();
+  if (in == nullptr) {
+    return false;
+  }
+  std::string_view target = req_.target();
+  std::string_view path = target.substr(0, target.find('?'));
+  for (const auto& p : in->probes) {
+    if (p.port == info_.originalDst.port() && p.path == path) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // Destination: a known service named by Host, else by the original
 // destination address, else the original destination itself. False when
 // there is nowhere to send the request.
 asio::awaitable<bool> Exchange::resolve() {
   std::string destName;
   if (info_.inbound) {
+    if (info_.plaintextProbesOnly && !isProbe()) {
+      co_return false;
+    }
     direct_ = net::Tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), info_.originalDst.port());
     destName = std::to_string(info_.originalDst.port());
     series_ = &ctx_.series.get(true, destName);
@@ -152,6 +174,11 @@ asio::awaitable<bool> Exchange::run() {
   keepClient_ = req_.keep_alive() && !ctx_.draining && !upgrade_;
   ctx_.pool.evict();
   if (!co_await resolve()) {
+    if (info_.plaintextProbesOnly) {
+      series_ = &ctx_.series.get(true, std::to_string(info_.originalDst.port()));
+      co_return co_await fail(403, ErrorReason::kPlaintextRefused,
+                              "STRICT mTLS: plaintext is allowed only for the kubelet's probes");
+    }
     series_ = &ctx_.series.get(false, "passthrough");
     co_return co_await fail(502, ErrorReason::kNoRoute,
                             "no known service for this Host and no original destination");

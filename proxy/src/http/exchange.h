@@ -76,6 +76,7 @@ class Exchange {
  private:
   // exchange.cc
   boost::asio::awaitable<bool> resolve();
+  bool isProbe() const;
   boost::asio::awaitable<bool> fail(unsigned status, ErrorReason reason, std::string_view detail);
   boost::asio::awaitable<bool> finish(const TryFailure& f) {
     return fail(f.status, f.reason, f.detail);

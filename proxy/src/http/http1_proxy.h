@@ -17,6 +17,8 @@ struct ConnInfo {
   net::Tcp::endpoint originalDst;
   bool redirected = false;
   bool inbound = false;
+  // STRICT mTLS on a plaintext connection: only the kubelet's probe paths pass.
+  bool plaintextProbesOnly = false;
 };
 
 // Serves requests until the client closes, an error ends the connection or

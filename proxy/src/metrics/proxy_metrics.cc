@@ -29,6 +29,8 @@ const char* toString(ErrorReason r) {
       return "no_route";
     case ErrorReason::kFaultInjected:
       return "fault_injected";
+    case ErrorReason::kPlaintextRefused:
+      return "plaintext_refused";
     case ErrorReason::kCount:
       break;
   }

@@ -29,6 +29,7 @@ enum class ErrorReason {
   kHeaderTimeout,
   kNoRoute,
   kFaultInjected,
+  kPlaintextRefused,
   kCount,
 };
 const char* toString(ErrorReason r);
