@@ -40,7 +40,6 @@ struct ServerOptions {
   std::function<void()> onDelivery;
 };
 
-
 struct ServerStats {
   std::size_t openStreams = 0;
   std::uint64_t streamsTotal = 0;

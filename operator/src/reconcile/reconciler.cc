@@ -237,8 +237,8 @@ render::Condition Reconciler::programmed(const render::Verdict& v,
       }
       break;
     case Kind::kAccessPolicy:
-      for (const ObjectPtr& pod : obj ? objects_.inNamespace(Kind::kPod, ns)
-                                      : std::vector<ObjectPtr>{}) {
+      for (const ObjectPtr& pod :
+           obj ? objects_.inNamespace(Kind::kPod, ns) : std::vector<ObjectPtr>{}) {
         if (render::accessApplies(objects_, *obj, *pod)) {
           std::string podKey = source::keyOf(*pod);
           versions.insert(table_.inbound(podKey)->version);
@@ -256,8 +256,8 @@ render::Condition Reconciler::programmed(const render::Verdict& v,
       total.subscribed += it->second.subscribed;
     }
   }
-  std::string message = "current version delivered to " + std::to_string(total.delivered) +
-                        " of " + std::to_string(total.subscribed) + " subscribed proxy streams";
+  std::string message = "current version delivered to " + std::to_string(total.delivered) + " of " +
+                        std::to_string(total.subscribed) + " subscribed proxy streams";
   if (podsWaiting) {
     return {"Programmed", "False", "Pending", "documents of some pods are still being rendered"};
   }

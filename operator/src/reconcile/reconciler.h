@@ -115,7 +115,7 @@ class Reconciler {
   std::map<ObjectId, nlohmann::json> conditions_;
   std::map<ObjectId, render::Verdict> verdicts_;  // the latest, without Programmed
   std::set<ObjectId> unflushed_;
-  std::set<std::string> unmeshed_;  // pods warned about (once each)
+  std::set<std::string> unmeshed_;                                 // pods warned about (once each)
   std::map<std::string, std::vector<std::string>> authoritiesOf_;  // Service -> authorities
   std::map<std::string, std::vector<std::string>> podProblems_;
   std::set<std::string> publishedPods_;
