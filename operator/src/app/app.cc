@@ -212,6 +212,7 @@ int run(int argc, const char* const* argv) {
   std::string tlsKey;
   int resyncSeconds = 300;
   std::string ownNamespace = envOr("POD_NAMESPACE", "weft-system");
+  std::string excludedNamespaces = envOr("WEFT_EXCLUDED_NAMESPACES", "");
   bool leaderElect = true;
   std::string leaseName = "weft-operator";
   std::string leaseNamespace;
@@ -234,6 +235,9 @@ int run(int argc, const char* const* argv) {
   app.add_option("--namespace", ownNamespace,
                  "Weft's own namespace (never meshed; default: env POD_NAMESPACE)")
       ->capture_default_str();
+  app.add_option("--excluded-namespaces", excludedNamespaces,
+                 "comma-separated namespaces the injector never injects, so their pods are never "
+                 "reported unmeshed (default: env WEFT_EXCLUDED_NAMESPACES)");
   app.add_option("--leader-elect", leaderElect,
                  "with --source kube: elect the replica that writes status and Events")
       ->capture_default_str();
@@ -335,7 +339,17 @@ int run(int argc, const char* const* argv) {
   metrics::Registry registry;
   discovery::DocumentTable table;
   reconcile::Reconciler reconciler(table, statusWriter);
-  reconciler.setOperatorNamespace(ownNamespace);
+  render::MeshingScope scope;
+  scope.operatorNamespace = ownNamespace;
+  for (std::string_view rest = excludedNamespaces; !rest.empty();) {
+    auto comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    if (!item.empty()) {
+      scope.excludedNamespaces.emplace_back(item);
+    }
+  }
+  reconciler.setMeshingScope(std::move(scope));
   reconciler.setLeader(!kubeApi || !leaderElect);
   Controller controller(io, reconciler, registry);
   auto& pushLatency = registry.histogram("weft_operator_push_latency_seconds",

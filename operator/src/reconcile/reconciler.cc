@@ -4,7 +4,6 @@
 #include "common/json/json.h"
 #include "common/log/log.h"
 #include "operator/src/render/documents.h"
-#include "operator/src/render/meshing.h"
 
 namespace weft::op::reconcile {
 
@@ -339,7 +338,7 @@ PassStats Reconciler::refreshProgrammed() {
 
 void Reconciler::checkMeshing(const std::string& key, const Json& pod, PassStats& stats) {
   ObjectPtr ns = objects_.get(Kind::kNamespace, "/" + nsOf(key));
-  if (render::meshingOf(pod, ns.get(), operatorNamespace_) != render::Meshing::kUnmeshed) {
+  if (render::meshingOf(pod, ns.get(), meshingScope_) != render::Meshing::kUnmeshed) {
     unmeshed_.erase(key);
     return;
   }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "operator/src/discovery/table.h"
+#include "operator/src/render/meshing.h"
 #include "operator/src/render/objects.h"
 #include "operator/src/render/resolve.h"
 #include "operator/src/status/clock.h"
@@ -59,8 +60,8 @@ class Reconciler {
   // With it, every resource also gets a Programmed condition: whether every
   // stream subscribed to a document it affects was sent the current version.
   void setDeliveries(DeliveriesFn deliveries) { deliveries_ = std::move(deliveries); }
-  // Weft's own namespace (never meshed); "weft-system" by default.
-  void setOperatorNamespace(std::string ns) { operatorNamespace_ = std::move(ns); }
+  // Which namespaces are never meshed (Weft's own, the injector's exclusions).
+  void setMeshingScope(render::MeshingScope scope) { meshingScope_ = std::move(scope); }
   // Whether this replica writes status and Events (true by default). Becoming
   // leader re-examines everything on the next pass.
   void setLeader(bool leader);
@@ -99,7 +100,7 @@ class Reconciler {
   status::StatusWriter& writer_;
   status::Clock clock_;
   DeliveriesFn deliveries_;
-  std::string operatorNamespace_ = "weft-system";
+  render::MeshingScope meshingScope_;
   bool leader_ = true;
   render::Objects objects_;
   render::MeshView mesh_;

@@ -1,6 +1,7 @@
 // meshingOf: the opt-in rule, then the containers the Pod actually runs.
 #include "operator/src/render/meshing.h"
 
+#include <algorithm>
 #include <array>
 #include <string_view>
 
@@ -50,14 +51,16 @@ bool runsContainer(const Json& pod, const Names& names) {
 
 }  // namespace
 
-Meshing meshingOf(const Json& pod, const Json* ns, const std::string& operatorNamespace) {
+Meshing meshingOf(const Json& pod, const Json* ns, const MeshingScope& scope) {
   std::string podNs = stringAt(pod, "/metadata/namespace");
   for (std::string_view system : kSystemNamespaces) {
     if (podNs == system) {
       return Meshing::kOutOfScope;
     }
   }
-  if (podNs == operatorNamespace) {
+  if (podNs == scope.operatorNamespace ||
+      std::find(scope.excludedNamespaces.begin(), scope.excludedNamespaces.end(), podNs) !=
+          scope.excludedNamespaces.end()) {
     return Meshing::kOutOfScope;
   }
   if (json::getBoolOr(pod, "/spec/hostNetwork", false).valueOr(false)) {

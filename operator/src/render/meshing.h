@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/json/json.h"
 
@@ -16,9 +17,13 @@ enum class Meshing {
   kUnmeshed,    // opted in but runs without the proxy: restart the workload
 };
 
-// `ns` is the Pod's Namespace object (null when not known yet);
-// `operatorNamespace` is Weft's own namespace, which is never injected.
-Meshing meshingOf(const json::Json& pod, const json::Json* ns,
-                  const std::string& operatorNamespace);
+// Namespaces never injected besides kube-system, kube-public and kube-node-lease.
+struct MeshingScope {
+  std::string operatorNamespace = "weft-system";  // Weft's own
+  std::vector<std::string> excludedNamespaces;    // the injector's WEFT_EXCLUDED_NAMESPACES
+};
+
+// `ns` is the Pod's Namespace object (null when not known yet).
+Meshing meshingOf(const json::Json& pod, const json::Json* ns, const MeshingScope& scope);
 
 }  // namespace weft::op::render

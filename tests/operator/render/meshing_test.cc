@@ -22,14 +22,14 @@ const Json kOptedInNs = {
     {"metadata", {{"name", "shop"}, {"labels", {{"weft.io/inject", "enabled"}}}}}};
 const Json kPlainNs = {{"metadata", {{"name", "shop"}}}};
 const Json kEnabled = {{"weft.io/inject", "enabled"}};
+const MeshingScope kScope{"weft-system", {"legacy"}};
 
 TEST(MeshingTest, OptedInWithoutTheProxyIsUnmeshed) {
-  EXPECT_EQ(meshingOf(pod("shop", Json::object(), kApp), &kOptedInNs, "weft-system"),
-            Meshing::kUnmeshed)
+  EXPECT_EQ(meshingOf(pod("shop", Json::object(), kApp), &kOptedInNs, kScope), Meshing::kUnmeshed)
       << "namespace label";
-  EXPECT_EQ(meshingOf(pod("shop", kEnabled, kApp), &kPlainNs, "weft-system"), Meshing::kUnmeshed)
+  EXPECT_EQ(meshingOf(pod("shop", kEnabled, kApp), &kPlainNs, kScope), Meshing::kUnmeshed)
       << "pod annotation";
-  EXPECT_EQ(meshingOf(pod("shop", kEnabled, kApp), nullptr, "weft-system"), Meshing::kUnmeshed)
+  EXPECT_EQ(meshingOf(pod("shop", kEnabled, kApp), nullptr, kScope), Meshing::kUnmeshed)
       << "namespace not known yet";
 }
 
@@ -37,46 +37,46 @@ TEST(MeshingTest, TheProxyAsContainerOrNativeSidecarIsMeshed) {
   Json sidecar = pod("shop", Json::object(), kApp);
   EXPECT_EQ(meshingOf(pod("shop", Json::object(),
                           Json::array({{{"name", "weft-proxy"}}, {{"name", "app"}}})),
-                      &kOptedInNs, "weft-system"),
+                      &kOptedInNs, kScope),
             Meshing::kMeshed);
   sidecar["spec"]["initContainers"] =
       Json::array({{{"name", "weft-init"}}, {{"name", "weft-proxy"}}});
-  EXPECT_EQ(meshingOf(sidecar, &kOptedInNs, "weft-system"), Meshing::kMeshed);
+  EXPECT_EQ(meshingOf(sidecar, &kOptedInNs, kScope), Meshing::kMeshed);
 }
 
 TEST(MeshingTest, WhatIsNeverInjectedIsOutOfScope) {
-  EXPECT_EQ(meshingOf(pod("shop", Json::object(), kApp), &kPlainNs, "weft-system"),
-            Meshing::kOutOfScope)
+  EXPECT_EQ(meshingOf(pod("shop", Json::object(), kApp), &kPlainNs, kScope), Meshing::kOutOfScope)
       << "not opted in";
-  EXPECT_EQ(
-      meshingOf(pod("shop", {{"weft.io/inject", "disabled"}}, kApp), &kOptedInNs, "weft-system"),
-      Meshing::kOutOfScope)
+  EXPECT_EQ(meshingOf(pod("shop", {{"weft.io/inject", "disabled"}}, kApp), &kOptedInNs, kScope),
+            Meshing::kOutOfScope)
       << "opted out";
-  for (const char* ns : {"kube-system", "kube-public", "kube-node-lease", "weft-mesh"}) {
-    EXPECT_EQ(meshingOf(pod(ns, kEnabled, kApp), nullptr, "weft-mesh"), Meshing::kOutOfScope) << ns;
+  for (const char* ns : {"kube-system", "kube-public", "kube-node-lease", "weft-mesh", "legacy"}) {
+    EXPECT_EQ(meshingOf(pod(ns, kEnabled, kApp), nullptr, MeshingScope{"weft-mesh", {"legacy"}}),
+              Meshing::kOutOfScope)
+        << ns;
   }
-  EXPECT_EQ(meshingOf(pod("shop", kEnabled, kApp, {{"hostNetwork", true}}), nullptr, "weft-system"),
+  EXPECT_EQ(meshingOf(pod("shop", kEnabled, kApp, {{"hostNetwork", true}}), nullptr, kScope),
             Meshing::kOutOfScope)
       << "hostNetwork";
   EXPECT_EQ(
       meshingOf(pod("shop", kEnabled, Json::array({{{"name", "app"}}, {{"name", "istio-proxy"}}})),
-                nullptr, "weft-system"),
+                nullptr, kScope),
       Meshing::kOutOfScope)
       << "another mesh";
   Json done = pod("shop", kEnabled, kApp);
   done["status"]["phase"] = "Succeeded";
-  EXPECT_EQ(meshingOf(done, nullptr, "weft-system"), Meshing::kOutOfScope) << "finished";
+  EXPECT_EQ(meshingOf(done, nullptr, kScope), Meshing::kOutOfScope) << "finished";
   Json leaving = pod("shop", kEnabled, kApp);
   leaving["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
-  EXPECT_EQ(meshingOf(leaving, nullptr, "weft-system"), Meshing::kOutOfScope) << "terminating";
+  EXPECT_EQ(meshingOf(leaving, nullptr, kScope), Meshing::kOutOfScope) << "terminating";
 }
 
 TEST(MeshingTest, MalformedObjectsAreNotUnmeshed) {
   Json odd = {{"metadata", {{"namespace", "shop"}, {"annotations", {{"weft.io/inject", 7}}}}},
               {"spec", {{"containers", "app"}, {"hostNetwork", "yes"}}}};
-  EXPECT_EQ(meshingOf(odd, &kPlainNs, "weft-system"), Meshing::kOutOfScope);
+  EXPECT_EQ(meshingOf(odd, &kPlainNs, kScope), Meshing::kOutOfScope);
   Json noSpec = {{"metadata", {{"namespace", "shop"}, {"annotations", kEnabled}}}};
-  EXPECT_EQ(meshingOf(noSpec, nullptr, "weft-system"), Meshing::kUnmeshed)
+  EXPECT_EQ(meshingOf(noSpec, nullptr, kScope), Meshing::kUnmeshed)
       << "opted in, and no container is the proxy";
 }
 
