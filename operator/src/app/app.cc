@@ -3,6 +3,7 @@
 // reconciler, the discovery API and the admin API; sources post to it.
 #include "operator/src/app/app.h"
 
+#include <atomic>
 #include <csignal>
 #include <cstdlib>
 
@@ -16,6 +17,7 @@
 #include "common/kube/http_kube_api.h"
 #include "common/log/log.h"
 #include "common/metrics/metrics.h"
+#include "common/strings.h"
 #include "operator/src/app/admin.h"
 #include "operator/src/app/leadership.h"
 #include "operator/src/discovery/server.h"
@@ -294,6 +296,7 @@ int run(int argc, const char* const* argv) {
   source::KubeSource* kubeSource = nullptr;
   std::shared_ptr<kube::KubeApi> kubeApi;
   std::unique_ptr<app::Leadership> leadership;
+  std::atomic<const app::Leadership*> elected{nullptr};  // read by the status writer's thread
   std::unique_ptr<source::KubeStatusWriter> kubeStatus;
   status::MemoryStatus memoryStatus;
   if (sourceFlag == "kube") {
@@ -312,8 +315,11 @@ int run(int argc, const char* const* argv) {
     src = std::move(ks);
     source::KubeStatusWriterOptions writerOptions;
     if (leaderElect) {
-      // Set below, before anything is written; checked before every write.
-      writerOptions.mayWrite = [&leadership] { return leadership && leadership->isLeader(); };
+      // Checked before every write, so a lost lease stops writing at once.
+      writerOptions.mayWrite = [&elected] {
+        const app::Leadership* l = elected.load();
+        return l != nullptr && l->isLeader();
+      };
     }
     kubeStatus = std::make_unique<source::KubeStatusWriter>(kubeApi, std::move(writerOptions));
   } else {
@@ -343,13 +349,15 @@ int run(int argc, const char* const* argv) {
   scope.operatorNamespace = ownNamespace;
   for (std::string_view rest = excludedNamespaces; !rest.empty();) {
     auto comma = rest.find(',');
-    std::string_view item = rest.substr(0, comma);
+    std::string_view item = trimSpace(rest.substr(0, comma));
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     if (!item.empty()) {
       scope.excludedNamespaces.emplace_back(item);
     }
   }
-  reconciler.setMeshingScope(std::move(scope));
+  if (kubeApi) {
+    reconciler.setMeshingScope(std::move(scope));  // local mode has no injector to miss
+  }
   reconciler.setLeader(!kubeApi || !leaderElect);
   Controller controller(io, reconciler, registry);
   auto& pushLatency = registry.histogram("weft_operator_push_latency_seconds",
@@ -455,6 +463,11 @@ int run(int argc, const char* const* argv) {
   logger->info("discovery API listening on {} (port {})", discoveryListen, srv->port());
   logger->info("admin API listening on {} (port {})", adminListen, (*admin)->port());
 
+  if (auto r = src->start(controller); !r) {
+    return flags::fail(app, r.error().message);
+  }
+  // Campaigning starts last: nothing can fail after it, so it is always
+  // stopped (and the Lease released) before `io` goes away.
   if (kubeApi && leaderElect) {
     leadership = std::make_unique<app::Leadership>(*kubeApi, election, [&](bool leader) {
       // The writer checks isLeader() itself, so writing stops at once; this
@@ -468,10 +481,8 @@ int run(int argc, const char* const* argv) {
         controller.setLeader(leader);
       });
     });
+    elected = leadership.get();
     leadership->start();
-  }
-  if (auto r = src->start(controller); !r) {
-    return flags::fail(app, r.error().message);
   }
   controller.startResync(std::chrono::seconds(resyncSeconds));
 

@@ -175,8 +175,12 @@ void Reconciler::touch(Kind kind, const Json& object) {
 
 void Reconciler::setLeader(bool leader) {
   if (leader && !leader_) {
-    // What this replica remembers was never written: compare with the cache again.
+    // What this replica remembers was never written: compare status with the
+    // cache again. Pod Events leave no trace in the cache, so pod problems are
+    // reported again (an old leader may have reported them too).
     conditions_.clear();
+    podProblems_.clear();
+    unmeshed_.clear();
     all_ = true;
   }
   leader_ = leader;
@@ -337,8 +341,11 @@ PassStats Reconciler::refreshProgrammed() {
 }
 
 void Reconciler::checkMeshing(const std::string& key, const Json& pod, PassStats& stats) {
+  if (!meshingScope_) {
+    return;
+  }
   ObjectPtr ns = objects_.get(Kind::kNamespace, "/" + nsOf(key));
-  if (render::meshingOf(pod, ns.get(), meshingScope_) != render::Meshing::kUnmeshed) {
+  if (render::meshingOf(pod, ns.get(), *meshingScope_) != render::Meshing::kUnmeshed) {
     unmeshed_.erase(key);
     return;
   }

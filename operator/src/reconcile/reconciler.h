@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -60,10 +61,13 @@ class Reconciler {
   // With it, every resource also gets a Programmed condition: whether every
   // stream subscribed to a document it affects was sent the current version.
   void setDeliveries(DeliveriesFn deliveries) { deliveries_ = std::move(deliveries); }
-  // Which namespaces are never meshed (Weft's own, the injector's exclusions).
+  // With it, opted-in pods running without the proxy get a NotMeshed Event
+  // (once each) and are counted; without (local mode: no injector), not.
   void setMeshingScope(render::MeshingScope scope) { meshingScope_ = std::move(scope); }
   // Whether this replica writes status and Events (true by default). Becoming
-  // leader re-examines everything on the next pass.
+  // leader re-examines everything on the next pass: status is written where it
+  // differs from the cache; pod Events (NotMeshed, InvalidAnnotation) are sent
+  // again, since Events are not cached.
   void setLeader(bool leader);
   bool leader() const { return leader_; }
 
@@ -100,7 +104,7 @@ class Reconciler {
   status::StatusWriter& writer_;
   status::Clock clock_;
   DeliveriesFn deliveries_;
-  render::MeshingScope meshingScope_;
+  std::optional<render::MeshingScope> meshingScope_;
   bool leader_ = true;
   render::Objects objects_;
   render::MeshView mesh_;

@@ -386,6 +386,8 @@ TEST_F(ReconcilerTest, OnlyTheLeaderWritesAndANewLeaderWritesOnlyWhatDiffers) {
 }
 
 TEST_F(ReconcilerTest, UnmeshedPodsGetOneEventEach) {
+  reconciler_.setMeshingScope({});
+  reconciler_.setLeader(false);
   apply(kWorld + R"(
 apiVersion: v1
 kind: Namespace
@@ -416,6 +418,10 @@ kind: Pod
 metadata: {name: mine, namespace: weft-system, annotations: {weft.io/inject: enabled}}
 spec: {containers: [{name: app}]}
 )");
+  reconciler_.reconcile();
+  EXPECT_EQ(reconciler_.unmeshedPods(), 2u) << "a follower counts them";
+  EXPECT_TRUE(writer_.events.empty()) << "but only the leader warns";
+  reconciler_.setLeader(true);
   reconciler_.reconcile();
   std::set<std::string> warned;
   for (const auto& e : writer_.events) {
