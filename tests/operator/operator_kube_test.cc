@@ -1,6 +1,8 @@
 // weft-operator --source kube against the fake kube-apiserver (HTTPS, token
 // auth, kubeconfig file): discovery follows EndpointSlice updates made through
-// the API, and status and Events are written back to it.
+// the API, and status and Events are written back to it; two replicas elect
+// one writer with a Lease; Programmed counts real discovery streams;
+// opted-in pods without the proxy get a NotMeshed Event.
 #include <csignal>
 #include <filesystem>
 #include <regex>
@@ -85,43 +87,130 @@ class OperatorKubeTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
   std::string log() {
-    auto text = readFile((dir_ / "operator.log").string());
+    auto text = readFile(logPath_.string());
     return text.ok() ? *text : "";
   }
   void create(const kube::Resource& r, const Json& obj) {
     auto res = api_->create(r, obj["metadata"].value("namespace", ""), obj);
     ASSERT_TRUE(res.ok()) << res.error().describe();
   }
-  void start() {
-    child_ = std::make_unique<weft::testing::Child>(
-        std::vector<std::string>{WEFT_OPERATOR_BIN, "--source", "kube", "--kubeconfig",
-                                 (dir_ / "kubeconfig").string(), "--discovery-listen",
-                                 "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"},
-        (dir_ / "operator.log").string());
+  // One weft-operator process with its ports, its log and its lease identity.
+  struct Replica {
+    std::string identity;
+    fs::path logPath;
+    std::unique_ptr<weft::testing::Child> child;
+    std::uint16_t discoveryPort = 0;
+    std::uint16_t adminPort = 0;
+
+    std::string log() const {
+      auto text = readFile(logPath.string());
+      return text.ok() ? *text : "";
+    }
+    // A sample of /metrics (-1 when absent or unreachable).
+    long long metric(const std::string& name) const {
+      auto answer = httpGet(adminPort, "/metrics");
+      std::smatch m;
+      if (answer.status == 200 &&
+          std::regex_search(answer.body, m, std::regex("(^|\\n)" + name + " (\\d+)"))) {
+        return std::stoll(m[2]);
+      }
+      return -1;
+    }
+  };
+
+  std::unique_ptr<Replica> startReplica(const std::string& identity,
+                                        std::vector<std::string> extra = {}) {
+    auto r = std::make_unique<Replica>();
+    r->identity = identity;
+    r->logPath = dir_ / ("operator-" + identity + ".log");
+    std::vector<std::string> argv{WEFT_OPERATOR_BIN,
+                                  "--source",
+                                  "kube",
+                                  "--kubeconfig",
+                                  (dir_ / "kubeconfig").string(),
+                                  "--discovery-listen",
+                                  "127.0.0.1:0",
+                                  "--admin-listen",
+                                  "127.0.0.1:0",
+                                  "--leader-identity",
+                                  identity};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    r->child = std::make_unique<weft::testing::Child>(argv, r->logPath.string());
     static const std::regex kDiscovery(R"(discovery API listening on .* \(port (\d+)\))");
     static const std::regex kAdmin(R"(admin API listening on .* \(port (\d+)\))");
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
     bool ready = false;
     while (std::chrono::steady_clock::now() < deadline && !ready) {
-      std::string text = log();
+      std::string text = r->log();
       std::smatch m;
       if (std::regex_search(text, m, kDiscovery)) {
-        discoveryPort_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+        r->discoveryPort = static_cast<std::uint16_t>(std::stoi(m[1]));
       }
       if (std::regex_search(text, m, kAdmin)) {
-        adminPort_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+        r->adminPort = static_cast<std::uint16_t>(std::stoi(m[1]));
       }
-      ASSERT_TRUE(child_->running()) << "operator exited:\n" << text;
-      ready = adminPort_ != 0 && httpGet(adminPort_, "/readyz").status == 200;
+      EXPECT_TRUE(r->child->running()) << "operator exited:\n" << text;
+      if (!r->child->running()) {
+        return r;
+      }
+      ready = r->adminPort != 0 && httpGet(r->adminPort, "/readyz").status == 200;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling the process
     }
-    ASSERT_TRUE(ready) << log();
+    EXPECT_TRUE(ready) << r->log();
+    return r;
+  }
+  void start() {
+    auto r = startReplica("op-0");
+    discoveryPort_ = r->discoveryPort;
+    adminPort_ = r->adminPort;
+    logPath_ = r->logPath;
+    child_ = std::move(r->child);
+  }
+  // Polls the API server (the operator writes from its own threads) until `done` or `limit`.
+  template <typename F>
+  bool eventually(F done, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (done()) {
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return done();
+  }
+  // The condition `type` of a TrafficPolicy (null when absent).
+  Json condition(const std::string& name, const std::string& type) {
+    auto tp = api_->get(kube::resources::trafficPolicies(), "demo", name);
+    if (!tp.ok()) {
+      return Json();
+    }
+    for (const Json& c : (*tp).value("status", Json::object()).value("conditions", Json::array())) {
+      if (c.value("type", "") == type) {
+        return c;
+      }
+    }
+    return Json();
+  }
+  // Events with `reason` about the object named `name`.
+  std::vector<Json> eventsFor(const std::string& ns, const std::string& name,
+                              const std::string& reason) {
+    std::vector<Json> out;
+    auto events = api_->list(kube::resources::events(), ns, {});
+    if (events.ok()) {
+      for (const Json& e : events->items) {
+        if (e.value("reason", "") == reason && e["involvedObject"].value("name", "") == name) {
+          out.push_back(e);
+        }
+      }
+    }
+    return out;
   }
 
   fs::path dir_;
   std::unique_ptr<weft::testing::FakeApiServer> server_;
   std::unique_ptr<kube::HttpKubeApi> api_;
   std::unique_ptr<weft::testing::Child> child_;
+  fs::path logPath_;
   std::uint16_t discoveryPort_ = 0;
   std::uint16_t adminPort_ = 0;
 };
@@ -183,6 +272,171 @@ TEST_F(OperatorKubeTest, DiscoveryAndStatusThroughTheApiServer) {
   EXPECT_TRUE(sawEvent);
   auto metrics = httpGet(adminPort_, "/metrics");
   EXPECT_NE(metrics.body.find("weft_operator_ready 1"), std::string::npos);
+}
+
+const std::vector<std::string> kFastLease{"--lease-duration", "2s",   "--renew-deadline", "1500ms",
+                                          "--retry-period",   "200ms"};
+
+Json service() {
+  return Json::parse(R"({"apiVersion":"v1","kind":"Service",
+           "metadata":{"name":"backend","namespace":"demo"},
+           "spec":{"clusterIP":"198.51.100.20","ports":[{"name":"http","port":8080}]}})");
+}
+
+Json trafficPolicy(const std::string& name, int attempts) {
+  return Json{
+      {"apiVersion", "weft.io/v1alpha1"},
+      {"kind", "TrafficPolicy"},
+      {"metadata", {{"name", name}, {"namespace", "demo"}}},
+      {"spec", {{"targetRef", {{"name", "backend"}}}, {"retries", {{"attempts", attempts}}}}}};
+}
+
+TEST_F(OperatorKubeTest, OneOfTwoReplicasWritesStatusAndTheOtherTakesOver) {
+  create(kube::resources::services(), service());
+  create(kube::resources::endpointSlices(), slice({"192.0.2.11", "192.0.2.12"}));
+  create(kube::resources::trafficPolicies(), trafficPolicy("broken", 0));
+  auto a = startReplica("op-a", kFastLease);
+  auto b = startReplica("op-b", kFastLease);
+  ASSERT_FALSE(HasFatalFailure());
+
+  // Both serve discovery from their own cache.
+  for (const auto* r : {a.get(), b.get()}) {
+    std::string error;
+    auto c = StreamClient::open(
+        r->discoveryPort, std::string("/v1/discovery/outbound?authority=") + kBackend, "", &error);
+    ASSERT_TRUE(c) << error;
+    auto line = c->nextLine(std::chrono::seconds(2));
+    ASSERT_TRUE(line) << r->log();
+    EXPECT_EQ(Json::parse(*line)["backends"][kBackend]["endpoints"].size(), 2u) << *line;
+  }
+
+  // Exactly one leads, holds the Lease and writes status.
+  ASSERT_TRUE(eventually([&] {
+    return a->metric("weft_operator_leader") + b->metric("weft_operator_leader") == 1;
+  })) << a->log()
+      << b->log();
+  Replica* leader = a->metric("weft_operator_leader") == 1 ? a.get() : b.get();
+  Replica* follower = leader == a.get() ? b.get() : a.get();
+  auto lease = api_->get(kube::resources::leases(), "weft-system", "weft-operator");
+  ASSERT_TRUE(lease.ok()) << lease.error().describe();
+  EXPECT_EQ((*lease)["spec"]["holderIdentity"], leader->identity);
+  ASSERT_TRUE(eventually([&] {
+    return condition("broken", "Accepted").value("observedGeneration", 0) == 1;
+  })) << leader->log();
+  EXPECT_GT(leader->metric("weft_operator_status_writes_total"), 0);
+  EXPECT_EQ(follower->metric("weft_operator_status_writes_total"), 0);
+  EXPECT_EQ(follower->metric("weft_operator_events_total"), 0);
+  EXPECT_EQ(eventsFor("demo", "broken", "Invalid").size(), 1u);
+
+  // The leader dies without releasing the Lease: the follower takes over once it expires.
+  auto killedAt = std::chrono::steady_clock::now();
+  leader->child->stop(SIGKILL);
+  ASSERT_TRUE(eventually([&] { return follower->metric("weft_operator_leader") == 1; },
+                         std::chrono::seconds(4)))
+      << follower->log();
+  EXPECT_LT(std::chrono::steady_clock::now() - killedAt, std::chrono::milliseconds(2000 + 1000))
+      << "lease duration plus a retry period and some slack";
+  lease = api_->get(kube::resources::leases(), "weft-system", "weft-operator");
+  ASSERT_TRUE(lease.ok());
+  EXPECT_EQ((*lease)["spec"]["holderIdentity"], follower->identity);
+  EXPECT_EQ((*lease)["spec"]["leaseTransitions"], 1);
+
+  // The new leader writes status for a new generation.
+  auto current = api_->get(kube::resources::trafficPolicies(), "demo", "broken");
+  ASSERT_TRUE(current.ok());
+  Json next = *current;
+  next["spec"]["retries"] = {{"attempts", 2}, {"retryOn", {"bogus"}}};  // a new problem
+  ASSERT_TRUE(api_->update(kube::resources::trafficPolicies(), next).ok());
+  ASSERT_TRUE(eventually([&] {
+    return condition("broken", "Accepted").value("observedGeneration", 0) == 2;
+  })) << follower->log();
+  EXPECT_GT(follower->metric("weft_operator_status_writes_total"), 0);
+  EXPECT_EQ(eventsFor("demo", "broken", "Invalid").size(), 2u)
+      << "one per problem, not per replica";
+  EXPECT_EQ(follower->child->stop(SIGTERM), 0) << follower->log();
+  lease = api_->get(kube::resources::leases(), "weft-system", "weft-operator");
+  ASSERT_TRUE(lease.ok());
+  EXPECT_EQ((*lease)["spec"]["holderIdentity"], "") << "released on shutdown";
+}
+
+TEST_F(OperatorKubeTest, ProgrammedCountsTheStreamsSentTheCurrentVersion) {
+  create(kube::resources::services(), service());
+  create(kube::resources::endpointSlices(), slice({"192.0.2.11"}));
+  create(kube::resources::trafficPolicies(), trafficPolicy("p", 2));
+  start();
+  ASSERT_FALSE(HasFatalFailure());
+  auto programmed = [&](const std::string& status, int generation, const std::string& counts) {
+    return eventually([&] {
+      Json c = condition("p", "Programmed");
+      return c.value("status", "") == status && c.value("observedGeneration", 0) == generation &&
+             c.value("message", "") ==
+                 "current version delivered to " + counts + " subscribed proxy streams";
+    });
+  };
+  EXPECT_TRUE(programmed("True", 1, "0 of 0")) << condition("p", "Programmed") << log();
+
+  std::string error;
+  auto first = StreamClient::open(
+      discoveryPort_, std::string("/v1/discovery/outbound?authority=") + kBackend, "", &error);
+  ASSERT_TRUE(first) << error;
+  ASSERT_TRUE(first->nextLine(std::chrono::seconds(2)));
+  EXPECT_TRUE(programmed("True", 1, "1 of 1")) << condition("p", "Programmed");
+  // A stream by the ClusterIP counts for the same document.
+  auto second = StreamClient::open(
+      discoveryPort_, "/v1/discovery/outbound?authority=198.51.100.20:8080", "", &error);
+  ASSERT_TRUE(second) << error;
+  ASSERT_TRUE(second->nextLine(std::chrono::seconds(2)));
+  EXPECT_TRUE(programmed("True", 1, "2 of 2")) << condition("p", "Programmed");
+
+  // A new generation: both streams are sent the new version.
+  auto current = api_->get(kube::resources::trafficPolicies(), "demo", "p");
+  ASSERT_TRUE(current.ok());
+  Json next = *current;
+  next["spec"]["retries"]["attempts"] = 3;
+  ASSERT_TRUE(api_->update(kube::resources::trafficPolicies(), next).ok());
+  auto line = first->nextLine(std::chrono::seconds(2));
+  ASSERT_TRUE(line);
+  EXPECT_EQ(Json::parse(*line)["policy"]["retries"]["attempts"], 3) << *line;
+  EXPECT_TRUE(programmed("True", 2, "2 of 2")) << condition("p", "Programmed");
+
+  second.reset();
+  EXPECT_TRUE(programmed("True", 2, "1 of 1")) << condition("p", "Programmed");
+  EXPECT_EQ(condition("p", "Accepted").value("status", ""), "True");
+}
+
+TEST_F(OperatorKubeTest, OptedInPodWithoutTheProxyGetsANotMeshedEvent) {
+  create(kube::resources::namespaces(), Json::parse(R"({"apiVersion":"v1","kind":"Namespace",
+           "metadata":{"name":"shop","labels":{"weft.io/inject":"enabled"}}})"));
+  auto pod = [](const std::string& ns, const std::string& name, Json annotations, Json containers) {
+    return Json{{"apiVersion", "v1"},
+                {"kind", "Pod"},
+                {"metadata", {{"name", name}, {"namespace", ns}, {"annotations", annotations}}},
+                {"spec", {{"containers", containers}}}};
+  };
+  const Json app = Json::array({{{"name", "app"}, {"image", "app"}}});
+  const Json meshed = Json::array(
+      {{{"name", "weft-proxy"}, {"image", "weft"}}, {{"name", "app"}, {"image", "app"}}});
+  create(kube::resources::pods(), pod("shop", "unmeshed", Json::object(), app));
+  create(kube::resources::pods(), pod("shop", "meshed", Json::object(), meshed));
+  create(kube::resources::pods(), pod("shop", "opted-out", {{"weft.io/inject", "disabled"}}, app));
+  create(kube::resources::pods(), pod("kube-system", "dns", {{"weft.io/inject", "enabled"}}, app));
+  create(kube::resources::pods(), pod("demo", "annotated", {{"weft.io/inject", "enabled"}}, app));
+  start();
+  ASSERT_FALSE(HasFatalFailure());
+
+  ASSERT_TRUE(eventually([&] {
+    return eventsFor("shop", "unmeshed", "NotMeshed").size() == 1 &&
+           eventsFor("demo", "annotated", "NotMeshed").size() == 1;
+  })) << log();
+  Json e = eventsFor("shop", "unmeshed", "NotMeshed")[0];
+  EXPECT_EQ(e["type"], "Warning");
+  EXPECT_EQ(e["involvedObject"]["kind"], "Pod");
+  EXPECT_NE(e.value("message", "").find("restart the workload"), std::string::npos) << e;
+  EXPECT_TRUE(eventsFor("shop", "meshed", "NotMeshed").empty());
+  EXPECT_TRUE(eventsFor("shop", "opted-out", "NotMeshed").empty());
+  EXPECT_TRUE(eventsFor("kube-system", "dns", "NotMeshed").empty());
+  auto metrics = httpGet(adminPort_, "/metrics");
+  EXPECT_NE(metrics.body.find("weft_operator_unmeshed_pods 2"), std::string::npos) << metrics.body;
 }
 
 }  // namespace

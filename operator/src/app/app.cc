@@ -3,8 +3,13 @@
 // reconciler, the discovery API and the admin API; sources post to it.
 #include "operator/src/app/app.h"
 
+#include <atomic>
 #include <csignal>
+#include <cstdlib>
 
+#include <unistd.h>
+
+#include "common/api/duration.h"
 #include "common/asio.h"
 #include "common/flags/flags.h"
 #include "common/json/json.h"
@@ -12,14 +17,16 @@
 #include "common/kube/http_kube_api.h"
 #include "common/log/log.h"
 #include "common/metrics/metrics.h"
+#include "common/strings.h"
 #include "operator/src/app/admin.h"
+#include "operator/src/app/leadership.h"
 #include "operator/src/discovery/server.h"
 #include "operator/src/discovery/table.h"
 #include "operator/src/discovery/tls.h"
 #include "operator/src/reconcile/reconciler.h"
 #include "operator/src/source/dir_source.h"
 #include "operator/src/source/kube_source.h"
-#include "operator/src/status/kube_status.h"
+#include "operator/src/source/kube_status_writer.h"
 #include "operator/src/status/status.h"
 
 namespace weft::op {
@@ -37,6 +44,7 @@ class Controller final : public source::Sink {
         reconciler_(reconciler),
         timer_(io),
         resync_(io),
+        programmed_(io),
         reconciles_(registry.counter("weft_operator_reconciles_total", "Reconcile passes by result",
                                      {"result"})),
         duration_(registry.histogram("weft_operator_reconcile_duration_seconds",
@@ -73,6 +81,30 @@ class Controller final : public source::Sink {
     });
   }
 
+  // The discovery server sent a document or a stream came or went: look at
+  // Programmed again soon, at most every kProgrammedInterval, not per send.
+  void deliveryChanged() {
+    if (programmedArmed_ || !synced_) {
+      return;
+    }
+    programmedArmed_ = true;
+    programmed_.expires_after(kProgrammedInterval);
+    programmed_.async_wait([this](const boost::system::error_code& ec) {
+      programmedArmed_ = false;
+      if (!ec) {
+        count(reconciler_.refreshProgrammed());
+      }
+    });
+  }
+
+  // On the io thread.
+  void setLeader(bool leader) {
+    reconciler_.setLeader(leader);
+    if (leader) {
+      schedule();
+    }
+  }
+
   bool ready() const { return ready_; }
   bool pending() const { return reconciler_.pending(); }
 
@@ -90,6 +122,7 @@ class Controller final : public source::Sink {
   void stop() {
     timer_.cancel();
     resync_.cancel();
+    programmed_.cancel();
   }
 
  private:
@@ -115,8 +148,7 @@ class Controller final : public source::Sink {
     duration_.get().observe(seconds);
     reconciles_.with({"ok"}).inc();
     published_.with({"all"}).inc(stats.documentsPublished);
-    statusWrites_.get().inc(stats.statusWrites);
-    events_.get().inc(stats.events);
+    count(stats);
     if (stats.documentsPublished > 0 || stats.statusWrites > 0) {
       log::get("operator.reconcile")
           ->debug(
@@ -134,10 +166,19 @@ class Controller final : public source::Sink {
     }
   }
 
+  void count(const reconcile::PassStats& stats) {
+    statusWrites_.get().inc(stats.statusWrites);
+    events_.get().inc(stats.events);
+  }
+
+  static constexpr std::chrono::milliseconds kProgrammedInterval{250};
+
   net::io_context& io_;
   reconcile::Reconciler& reconciler_;
   net::steady_timer timer_;
   net::steady_timer resync_;
+  net::steady_timer programmed_;
+  bool programmedArmed_ = false;
   bool scheduled_ = false;
   bool synced_ = false;
   bool ready_ = false;
@@ -147,6 +188,16 @@ class Controller final : public source::Sink {
   metrics::CounterFamily& statusWrites_;
   metrics::CounterFamily& events_;
 };
+
+std::string envOr(const char* name, std::string fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : fallback;
+}
+
+std::string hostName() {
+  char buf[256] = {};
+  return ::gethostname(buf, sizeof buf - 1) == 0 ? std::string(buf) : std::string("weft-operator");
+}
 
 }  // namespace
 
@@ -162,6 +213,15 @@ int run(int argc, const char* const* argv) {
   std::string tlsCert;
   std::string tlsKey;
   int resyncSeconds = 300;
+  std::string ownNamespace = envOr("POD_NAMESPACE", "weft-system");
+  std::string excludedNamespaces = envOr("WEFT_EXCLUDED_NAMESPACES", "");
+  bool leaderElect = true;
+  std::string leaseName = "weft-operator";
+  std::string leaseNamespace;
+  std::string identity = envOr("POD_NAME", hostName());
+  std::string leaseDuration = "15s";
+  std::string renewDeadline = "10s";
+  std::string retryPeriod = "2s";
   app.add_option("--source", sourceFlag, "kube, or dir:PATH for local mode")->capture_default_str();
   app.add_option("--kubeconfig", kubeconfig, "kubeconfig file (default: in-cluster)");
   app.add_option("--discovery-listen", discoveryListen, "discovery API listener (HTTPS)")
@@ -174,6 +234,29 @@ int run(int argc, const char* const* argv) {
   app.add_option("--resync-interval", resyncSeconds, "seconds between full reconciles")
       ->capture_default_str()
       ->check(CLI::Range(1, 86400));
+  app.add_option("--namespace", ownNamespace,
+                 "Weft's own namespace (never meshed; default: env POD_NAMESPACE)")
+      ->capture_default_str();
+  app.add_option("--excluded-namespaces", excludedNamespaces,
+                 "comma-separated namespaces the injector never injects, so their pods are never "
+                 "reported unmeshed (default: env WEFT_EXCLUDED_NAMESPACES)");
+  app.add_option("--leader-elect", leaderElect,
+                 "with --source kube: elect the replica that writes status and Events")
+      ->capture_default_str();
+  app.add_option("--lease-name", leaseName, "the coordination.k8s.io/v1 Lease")
+      ->capture_default_str();
+  app.add_option("--lease-namespace", leaseNamespace,
+                 "the Lease's namespace (default: --namespace)");
+  app.add_option("--leader-identity", identity,
+                 "this replica in the Lease (default: env POD_NAME, else the host name)")
+      ->capture_default_str();
+  app.add_option("--lease-duration", leaseDuration, "how long others respect an unrenewed lease")
+      ->capture_default_str();
+  app.add_option("--renew-deadline", renewDeadline,
+                 "the leader gives up after failing to renew for this long")
+      ->capture_default_str();
+  app.add_option("--retry-period", retryPeriod, "between attempts to acquire or renew")
+      ->capture_default_str();
   if (auto code = flags::parse(app, argc, argv, common)) {
     return *code;
   }
@@ -183,13 +266,38 @@ int run(int argc, const char* const* argv) {
   if (tlsCert.empty() != tlsKey.empty()) {
     return flags::fail(app, "--tls-cert and --tls-key go together");
   }
+  kube::LeaderElectionOptions election;
+  election.ns = leaseNamespace.empty() ? ownNamespace : leaseNamespace;
+  election.name = leaseName;
+  election.identity = identity;
+  for (auto [flag, text, out] :
+       {std::tuple{"--lease-duration", &leaseDuration, &election.leaseDuration},
+        std::tuple{"--renew-deadline", &renewDeadline, &election.renewDeadline},
+        std::tuple{"--retry-period", &retryPeriod, &election.retryPeriod}}) {
+    auto d = api::parseDuration(*text);
+    if (!d || d->count() == 0) {
+      return flags::fail(app, std::string(flag) + ": " +
+                                  (d ? std::string("must be more than 0") : d.error().message));
+    }
+    *out = *d;
+  }
+  if (election.renewDeadline >= election.leaseDuration ||
+      election.retryPeriod >= election.renewDeadline) {
+    return flags::fail(app, "expected --retry-period < --renew-deadline < --lease-duration");
+  }
+  if (identity.empty()) {
+    return flags::fail(app, "--leader-identity: must not be empty");
+  }
   auto logger = log::get("operator");
 
   // The source, and where status goes: the API server, or memory in local mode.
   std::unique_ptr<source::Source> src;
   source::DirSource* dirSource = nullptr;
   source::KubeSource* kubeSource = nullptr;
-  std::unique_ptr<status::KubeStatusWriter> kubeStatus;
+  std::shared_ptr<kube::KubeApi> kubeApi;
+  std::unique_ptr<app::Leadership> leadership;
+  std::atomic<const app::Leadership*> elected{nullptr};  // read by the status writer's thread
+  std::unique_ptr<source::KubeStatusWriter> kubeStatus;
   status::MemoryStatus memoryStatus;
   if (sourceFlag == "kube") {
     auto config = kube::loadConfig(kubeconfig);
@@ -201,11 +309,19 @@ int run(int argc, const char* const* argv) {
     if (!api) {
       return flags::fail(app, "Kubernetes API client: " + api.error().message);
     }
-    std::shared_ptr<kube::KubeApi> shared = std::move(*api);
-    auto ks = std::make_unique<source::KubeSource>(shared);
+    kubeApi = std::move(*api);
+    auto ks = std::make_unique<source::KubeSource>(kubeApi);
     kubeSource = ks.get();
     src = std::move(ks);
-    kubeStatus = std::make_unique<status::KubeStatusWriter>(shared);
+    source::KubeStatusWriterOptions writerOptions;
+    if (leaderElect) {
+      // Checked before every write, so a lost lease stops writing at once.
+      writerOptions.mayWrite = [&elected] {
+        const app::Leadership* l = elected.load();
+        return l != nullptr && l->isLeader();
+      };
+    }
+    kubeStatus = std::make_unique<source::KubeStatusWriter>(kubeApi, std::move(writerOptions));
   } else {
     auto dir = source::DirSource::create({sourceFlag.substr(4)});
     if (!dir) {
@@ -229,6 +345,20 @@ int run(int argc, const char* const* argv) {
   metrics::Registry registry;
   discovery::DocumentTable table;
   reconcile::Reconciler reconciler(table, statusWriter);
+  render::MeshingScope scope;
+  scope.operatorNamespace = ownNamespace;
+  for (std::string_view rest = excludedNamespaces; !rest.empty();) {
+    auto comma = rest.find(',');
+    std::string_view item = trimSpace(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    if (!item.empty()) {
+      scope.excludedNamespaces.emplace_back(item);
+    }
+  }
+  if (kubeApi) {
+    reconciler.setMeshingScope(std::move(scope));  // local mode has no injector to miss
+  }
+  reconciler.setLeader(!kubeApi || !leaderElect);
   Controller controller(io, reconciler, registry);
   auto& pushLatency = registry.histogram("weft_operator_push_latency_seconds",
                                          "Time from a document's publication to its write on a "
@@ -238,12 +368,14 @@ int run(int argc, const char* const* argv) {
   options.listen = discoveryListen;
   options.certificate = std::move(*cert);
   options.onPush = [&pushLatency](double s) { pushLatency.get().observe(s); };
+  options.onDelivery = [&controller] { controller.deliveryChanged(); };
   auto server = discovery::Server::create(io, table, std::move(options));
   if (!server) {
     return flags::fail(app, server.error().message);
   }
   discovery::Server* srv = server->get();
   table.setListener([srv](discovery::Stream s, const std::string& key) { srv->notify(s, key); });
+  reconciler.setDeliveries([srv] { return srv->deliveries(); });
 
   auto& openStreams = registry.gauge("weft_operator_discovery_streams", "Open discovery streams");
   auto& streamsTotal =
@@ -256,6 +388,10 @@ int run(int argc, const char* const* argv) {
   auto& parseErrors = registry.counter("weft_operator_source_parse_errors_total",
                                        "Manifest files that failed to parse (dir source)");
   auto& ready = registry.gauge("weft_operator_ready", "1 once caches are synced");
+  auto& leaderGauge =
+      registry.gauge("weft_operator_leader", "1 while this replica writes status and Events");
+  auto& unmeshedGauge =
+      registry.gauge("weft_operator_unmeshed_pods", "Opted-in pods running without the proxy");
   std::uint64_t lastStreams = 0;
   std::uint64_t lastCoalesced = 0;
   std::uint64_t lastParseErrors = 0;
@@ -307,6 +443,8 @@ int run(int argc, const char* const* argv) {
       documents.with({"outbound"}).set(static_cast<std::int64_t>(table.outboundCount()));
       documents.with({"inbound"}).set(static_cast<std::int64_t>(table.inboundCount()));
       ready.get().set(controller.ready() ? 1 : 0);
+      leaderGauge.get().set(reconciler.leader() ? 1 : 0);
+      unmeshedGauge.get().set(static_cast<std::int64_t>(reconciler.unmeshedPods()));
       return app::AdminResponse{200, "text/plain; version=0.0.4; charset=utf-8", registry.render()};
     }
     if (path == "/status" && dirSource) {
@@ -328,6 +466,24 @@ int run(int argc, const char* const* argv) {
   if (auto r = src->start(controller); !r) {
     return flags::fail(app, r.error().message);
   }
+  // Campaigning starts last: nothing can fail after it, so it is always
+  // stopped (and the Lease released) before `io` goes away.
+  if (kubeApi && leaderElect) {
+    leadership = std::make_unique<app::Leadership>(*kubeApi, election, [&](bool leader) {
+      // The writer checks isLeader() itself, so writing stops at once; this
+      // drops what was queued and tells the reconciler, on its own thread.
+      net::post(io, [&, leader] {
+        if (!leader) {
+          kubeStatus->discard();
+        }
+        logger->info("{} the lease {}/{}: {}", leader ? "acquired" : "lost", election.ns,
+                     election.name, leader ? "writing status and Events" : "serving only");
+        controller.setLeader(leader);
+      });
+    });
+    elected = leadership.get();
+    leadership->start();
+  }
   controller.startResync(std::chrono::seconds(resyncSeconds));
 
   net::signal_set signals(io, SIGINT, SIGTERM);
@@ -336,6 +492,9 @@ int run(int argc, const char* const* argv) {
       return;
     }
     logger->info("signal {}: shutting down", sig);
+    if (leadership) {
+      leadership->stop();  // releases the lease: a successor takes over at once
+    }
     src->stop();
     controller.stop();
     srv->stop();
@@ -344,6 +503,9 @@ int run(int argc, const char* const* argv) {
   });
   std::signal(SIGPIPE, SIG_IGN);
   io.run();
+  if (leadership) {
+    leadership->stop();
+  }
   src->stop();
   table.setListener(nullptr);
   logger->info("stopped");

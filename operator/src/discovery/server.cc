@@ -77,6 +77,7 @@ struct Sub {
   bool dirty = false;
   bool closed = false;
   bool writing = false;
+  std::string sent;  // version of the last document written
   net::steady_timer timer;
   std::function<void()> close;
 };
@@ -195,6 +196,12 @@ struct Server::Impl {
       ++i;
     }
     ++latency[i];
+  }
+
+  void delivered() const {
+    if (options.onDelivery) {
+      options.onDelivery();
+    }
   }
 
   DocumentPtr lookup(const Sub& sub) const {
@@ -327,18 +334,18 @@ net::awaitable<void> session(ImplPtr self, tcp::socket socket) {
   ++self->open;
   ++self->total;
   self->logger->debug("stream opened: {}", sub->key);
+  self->delivered();
 
   beast::get_lowest_layer(s).expires_never();
   buffer.clear();
   buffer.shrink_to_fit();
   net::co_spawn(self->io, reader(conn, sub), net::detached);
 
-  std::string sent;
   bool first = true;
   for (;;) {
     sub->dirty = false;
     DocumentPtr doc = self->lookup(*sub);
-    if (doc->version != sent) {
+    if (doc->version != sub->sent) {
       sub->writing = true;
       beast::get_lowest_layer(s).expires_after(self->options.writeTimeout);
       co_await net::async_write(s, http::make_chunk(net::buffer(doc->line)),
@@ -347,8 +354,9 @@ net::awaitable<void> session(ImplPtr self, tcp::socket socket) {
       if (ec) {
         break;
       }
-      sent = doc->version;
+      sub->sent = doc->version;
       ++self->pushes;
+      self->delivered();
       if (!first) {
         self->observe(
             std::chrono::duration<double>(std::chrono::steady_clock::now() - doc->publishedAt)
@@ -376,6 +384,7 @@ net::awaitable<void> session(ImplPtr self, tcp::socket socket) {
   }
   --self->open;
   self->logger->debug("stream closed: {}", sub->key);
+  self->delivered();
   beast::error_code ignored;
   beast::get_lowest_layer(s).socket().shutdown(tcp::socket::shutdown_both, ignored);
   beast::get_lowest_layer(s).close();
@@ -481,6 +490,24 @@ void Server::stop() {
       sub->close();
     }
   }
+}
+
+Deliveries Server::deliveries() const {
+  Deliveries out;
+  for (const auto& [id, set] : impl_->subs) {
+    if (set.empty()) {
+      continue;
+    }
+    DocumentPtr doc = impl_->lookup(**set.begin());
+    Delivery& d = out[doc->version];
+    for (const Sub* sub : set) {
+      ++d.subscribed;
+      if (sub->sent == doc->version) {
+        ++d.delivered;
+      }
+    }
+  }
+  return out;
 }
 
 ServerStats Server::stats() const {

@@ -35,6 +35,9 @@ struct ServerOptions {
   std::size_t maxStreams = 50000;
   // Called with the seconds from publish to written, for each update pushed.
   std::function<void(double)> onPush;
+  // Called after a stream was sent a document, opened or closed: what
+  // deliveries() reports may have changed.
+  std::function<void()> onDelivery;
 };
 
 struct ServerStats {
@@ -63,6 +66,8 @@ class Server {
   // Stops accepting and closes every stream.
   void stop();
   ServerStats stats() const;
+  // One walk over the open streams; meant for the status writer, rate-limited.
+  Deliveries deliveries() const;
 
   struct Impl;  // defined in server.cc; public only so its coroutines can name it
 

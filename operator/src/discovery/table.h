@@ -26,6 +26,14 @@ using DocumentPtr = std::shared_ptr<const Document>;
 
 enum class Stream { kOutbound, kInbound };
 
+// Streams whose document is now at one version, and how many of them were sent it.
+struct Delivery {
+  std::size_t delivered = 0;
+  std::size_t subscribed = 0;
+};
+// By document version (a stream on an alias counts for the document it resolves to).
+using Deliveries = std::map<std::string, Delivery>;
+
 // The version of a document: a hash of its content, so that it changes
 // whenever the content does and stays the same across operator restarts.
 std::string contentVersion(const nlohmann::json& doc);

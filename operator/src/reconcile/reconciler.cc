@@ -130,7 +130,11 @@ void Reconciler::touch(Kind kind, const Json& object) {
       all_ = true;
       break;
     case Kind::kNamespace:
-      break;  // nothing rendered depends on the Namespace object itself yet
+      // Its weft.io/inject label decides which of its pods should be meshed.
+      for (const ObjectPtr& pod : objects_.inNamespace(Kind::kPod, nameOf(key))) {
+        dirtyPods_.insert(source::keyOf(*pod));
+      }
+      break;
     case Kind::kService:
       dirtyServices_.insert(key);
       dirtyNamespaces_.insert(ns);
@@ -169,12 +173,115 @@ void Reconciler::touch(Kind kind, const Json& object) {
   }
 }
 
+void Reconciler::setLeader(bool leader) {
+  if (leader && !leader_) {
+    // What this replica remembers was never written: compare status with the
+    // cache again. Pod Events leave no trace in the cache, so pod problems are
+    // reported again (an old leader may have reported them too).
+    conditions_.clear();
+    podProblems_.clear();
+    unmeshed_.clear();
+    all_ = true;
+  }
+  leader_ = leader;
+}
+
 void Reconciler::writeVerdicts(const std::vector<render::Verdict>& verdicts,
-                               std::set<std::pair<int, std::string>>& seen, PassStats& stats) {
-  std::string now = status::rfc3339(clock_());
+                               std::set<ObjectId>& seen) {
   for (const auto& v : verdicts) {
-    std::pair<int, std::string> id{static_cast<int>(v.kind), v.key};
+    ObjectId id{static_cast<int>(v.kind), v.key};
     seen.insert(id);
+    verdicts_[id] = v;
+    unflushed_.insert(id);
+  }
+}
+
+render::Condition Reconciler::programmed(const render::Verdict& v,
+                                         const discovery::Deliveries& deliveries) const {
+  for (const auto& c : v.conditions) {
+    if (c.type == "Accepted" && c.status == "False") {
+      return {"Programmed", "False", "NotAccepted", "not accepted, so not sent to any proxy"};
+    }
+  }
+  // The documents the resource shapes, by their current version.
+  std::set<std::string> versions;
+  bool podsWaiting = false;
+  auto addService = [&](const std::string& svc) {
+    if (auto it = authoritiesOf_.find(svc); it != authoritiesOf_.end()) {
+      for (const auto& a : it->second) {
+        versions.insert(table_.outbound(a)->version);
+      }
+    }
+  };
+  std::string ns = nsOf(v.key);
+  ObjectPtr obj = objects_.get(v.kind, v.key);
+  switch (v.kind) {
+    case Kind::kMesh:
+      for (const auto& [svc, authorities] : authoritiesOf_) {
+        addService(svc);
+      }
+      for (const auto& pod : publishedPods_) {
+        versions.insert(table_.inbound(pod)->version);
+      }
+      podsWaiting = !dirtyPods_.empty();
+      break;
+    case Kind::kTrafficPolicy:
+      if (obj) {
+        addService(ns + "/" + str(*obj, "/spec/targetRef/name"));
+      }
+      break;
+    case Kind::kTrafficRoute:
+      if (auto parents = obj ? json::getArray(*obj, "/spec/parentRefs") : Result<Json>(Json())) {
+        for (const Json& p : *parents) {
+          if (p.is_object() && p.value("name", Json()).is_string()) {
+            addService(ns + "/" + p["name"].get<std::string>());
+          }
+        }
+      }
+      break;
+    case Kind::kAccessPolicy:
+      for (const ObjectPtr& pod :
+           obj ? objects_.inNamespace(Kind::kPod, ns) : std::vector<ObjectPtr>{}) {
+        if (render::accessApplies(objects_, *obj, *pod)) {
+          std::string podKey = source::keyOf(*pod);
+          versions.insert(table_.inbound(podKey)->version);
+          podsWaiting = podsWaiting || dirtyPods_.contains(podKey);
+        }
+      }
+      break;
+    default:
+      break;
+  }
+  discovery::Delivery total;
+  for (const auto& version : versions) {
+    if (auto it = deliveries.find(version); it != deliveries.end()) {
+      total.delivered += it->second.delivered;
+      total.subscribed += it->second.subscribed;
+    }
+  }
+  std::string message = "current version delivered to " + std::to_string(total.delivered) + " of " +
+                        std::to_string(total.subscribed) + " subscribed proxy streams";
+  if (podsWaiting) {
+    return {"Programmed", "False", "Pending", "documents of some pods are still being rendered"};
+  }
+  if (total.delivered < total.subscribed) {
+    return {"Programmed", "False", "Pending", message};
+  }
+  return {"Programmed", "True", "Programmed", message};
+}
+
+void Reconciler::flushVerdicts(PassStats& stats) {
+  if (unflushed_.empty()) {
+    return;
+  }
+  std::string now = status::rfc3339(clock_());
+  discovery::Deliveries deliveries = deliveries_ ? deliveries_() : discovery::Deliveries();
+  for (const ObjectId& id : unflushed_) {
+    auto found = verdicts_.find(id);
+    if (found == verdicts_.end()) {
+      continue;
+    }
+    const render::Verdict& v = found->second;
     Json existing;
     if (auto it = conditions_.find(id); it != conditions_.end()) {
       existing = it->second;
@@ -184,31 +291,70 @@ void Reconciler::writeVerdicts(const std::vector<render::Verdict>& verdicts,
         existing = *c;
       }
     }
-    Json merged = status::mergeConditions(existing, v.conditions, v.generation, now);
+    std::vector<render::Condition> desired = v.conditions;
+    if (deliveries_) {
+      desired.push_back(programmed(v, deliveries));
+    }
+    Json merged = status::mergeConditions(existing, desired, v.generation, now);
     if (merged == existing) {
       conditions_[id] = std::move(merged);
       continue;
     }
-    for (const auto& c : v.conditions) {
-      if (c.status != "False") {
-        continue;
-      }
-      bool reported = false;
-      if (existing.is_array()) {
-        for (const Json& e : existing) {
-          reported = reported ||
-                     (e.value("type", "") == c.type && e.value("status", "") == "False" &&
-                      e.value("reason", "") == c.reason && e.value("message", "") == c.message);
+    // Not the leader: remember what we would write; the leader writes it.
+    if (leader_) {
+      // Programmed=False (Pending) is progress, not a problem: no Event for it.
+      for (const auto& c : v.conditions) {
+        if (c.status != "False") {
+          continue;
+        }
+        bool reported = false;
+        if (existing.is_array()) {
+          for (const Json& e : existing) {
+            reported = reported ||
+                       (e.value("type", "") == c.type && e.value("status", "") == "False" &&
+                        e.value("reason", "") == c.reason && e.value("message", "") == c.message);
+          }
+        }
+        if (!reported) {
+          writer_.recordEvent({v.kind, v.key, "Warning", c.reason, c.type + ": " + c.message});
+          ++stats.events;
         }
       }
-      if (!reported) {
-        writer_.recordEvent({v.kind, v.key, "Warning", c.reason, c.type + ": " + c.message});
-        ++stats.events;
-      }
+      writer_.writeStatus(v.kind, v.key, Json{{"conditions", merged}});
+      ++stats.statusWrites;
     }
-    writer_.writeStatus(v.kind, v.key, Json{{"conditions", merged}});
-    ++stats.statusWrites;
     conditions_[id] = std::move(merged);
+  }
+  unflushed_.clear();
+}
+
+PassStats Reconciler::refreshProgrammed() {
+  PassStats stats;
+  if (!leader_ || !deliveries_) {
+    return stats;
+  }
+  for (const auto& [id, verdict] : verdicts_) {
+    unflushed_.insert(id);
+  }
+  flushVerdicts(stats);
+  return stats;
+}
+
+void Reconciler::checkMeshing(const std::string& key, const Json& pod, PassStats& stats) {
+  if (!meshingScope_) {
+    return;
+  }
+  ObjectPtr ns = objects_.get(Kind::kNamespace, "/" + nsOf(key));
+  if (render::meshingOf(pod, ns.get(), *meshingScope_) != render::Meshing::kUnmeshed) {
+    unmeshed_.erase(key);
+    return;
+  }
+  if (unmeshed_.insert(key).second && leader_) {
+    writer_.recordEvent({Kind::kPod, key, "Warning", "NotMeshed",
+                         "opted in to the mesh but running without the weft-proxy container "
+                         "(created while the injector was unavailable?): restart the workload, "
+                         "e.g. kubectl rollout restart, to mesh it"});
+    ++stats.events;
   }
 }
 
@@ -249,8 +395,10 @@ void Reconciler::renderPod(const std::string& key, PassStats& stats) {
     table_.removeInbound(key);
     podProblems_.erase(key);
     publishedPods_.erase(key);
+    unmeshed_.erase(key);
     return;
   }
+  checkMeshing(key, *pod, stats);
   publishedPods_.insert(key);
   ++stats.podsRendered;
   std::string ns = nsOf(key);
@@ -266,7 +414,7 @@ void Reconciler::renderPod(const std::string& key, PassStats& stats) {
   auto& before = podProblems_[key];
   if (problems != before) {
     for (const auto& p : problems) {
-      if (std::find(before.begin(), before.end(), p) == before.end()) {
+      if (std::find(before.begin(), before.end(), p) == before.end() && leader_) {
         writer_.recordEvent({Kind::kPod, key, "Warning", "InvalidAnnotation", p});
         ++stats.events;
       }
@@ -280,7 +428,7 @@ void Reconciler::renderPod(const std::string& key, PassStats& stats) {
 
 PassStats Reconciler::reconcile() {
   PassStats stats;
-  std::set<std::pair<int, std::string>> seen;
+  std::set<ObjectId> seen;
   bool all = all_;
   all_ = false;
   if (all) {
@@ -302,19 +450,21 @@ PassStats Reconciler::reconcile() {
       dirtyPods_.insert(key);
     }
     dirtyPods_.insert(publishedPods_.begin(), publishedPods_.end());
-    writeVerdicts(meshVerdicts_, seen, stats);
+    writeVerdicts(meshVerdicts_, seen);
   }
   for (const auto& ns : dirtyNamespaces_) {
     views_[ns] = render::resolveNamespace(objects_, mesh_, ns);
-    writeVerdicts(views_[ns].verdicts, seen, stats);
+    writeVerdicts(views_[ns].verdicts, seen);
   }
   // Status of resources that are gone (in a namespace looked at, or anywhere on a full pass).
-  for (auto it = conditions_.begin(); it != conditions_.end();) {
+  for (auto it = verdicts_.begin(); it != verdicts_.end();) {
     auto kind = static_cast<Kind>(it->first.first);
     bool inScope = all || dirtyNamespaces_.contains(nsOf(it->first.second));
     if (inScope && !seen.contains(it->first) && !objects_.get(kind, it->first.second)) {
       writer_.forget(kind, it->first.second);
-      it = conditions_.erase(it);
+      conditions_.erase(it->first);
+      unflushed_.erase(it->first);
+      it = verdicts_.erase(it);
     } else {
       ++it;
     }
@@ -328,12 +478,14 @@ PassStats Reconciler::reconcile() {
   // sync), leave them to the next pass so that outbound streams are pushed
   // without waiting for every Inbound document.
   if (stats.documentsPublished + stats.documentsRemoved > 0 && dirtyPods_.size() > kPodsDeferred) {
+    flushVerdicts(stats);
     return stats;
   }
   for (const auto& key : dirtyPods_) {
     renderPod(key, stats);
   }
   dirtyPods_.clear();
+  flushVerdicts(stats);
   return stats;
 }
 

@@ -426,20 +426,8 @@ Json renderInbound(const MeshView& mesh, const NamespaceView& view, const Object
     }
   }
 
-  const Json& labels = member(member(pod, "metadata"), "labels");
-  const Json noLabels = Json::object();
-  const Json& podLabels = labels.is_object() ? labels : noLabels;
   for (const auto& access : view.access) {
-    const Json& s = member(*access.object, "spec");
-    bool applies = true;
-    if (s.contains("targetRef")) {
-      ObjectPtr svc = objects.get(Kind::kService, ns + "/" + str(s, "/targetRef/name"));
-      const Json& sel = svc ? member(member(*svc, "spec"), "selector") : Json();
-      applies = sel.is_object() && !sel.empty() && selects(Json{{"matchLabels", sel}}, podLabels);
-    } else if (s.contains("selector")) {
-      applies = selects(s["selector"], podLabels);
-    }
-    if (applies) {
+    if (accessApplies(objects, *access.object, pod)) {
       for (const Json& rule : access.rules) {
         doc["authorization"]["rules"].push_back(rule);
       }
@@ -449,6 +437,23 @@ Json renderInbound(const MeshView& mesh, const NamespaceView& view, const Object
     doc["appContainersTerminated"] = true;
   }
   return doc;
+}
+
+bool accessApplies(const Objects& objects, const Json& accessPolicy, const Json& pod) {
+  const Json& labels = member(member(pod, "metadata"), "labels");
+  const Json noLabels = Json::object();
+  const Json& podLabels = labels.is_object() ? labels : noLabels;
+  const Json& s = member(accessPolicy, "spec");
+  if (s.contains("targetRef")) {
+    std::string ns = str(accessPolicy, "/metadata/namespace");
+    ObjectPtr svc = objects.get(Kind::kService, ns + "/" + str(s, "/targetRef/name"));
+    const Json& sel = svc ? member(member(*svc, "spec"), "selector") : Json();
+    return sel.is_object() && !sel.empty() && selects(Json{{"matchLabels", sel}}, podLabels);
+  }
+  if (s.contains("selector")) {
+    return selects(s["selector"], podLabels);
+  }
+  return true;
 }
 
 }  // namespace weft::op::render

@@ -42,6 +42,10 @@ json::Json emptyOutbound(const std::string& authority);
 json::Json renderInbound(const MeshView& mesh, const NamespaceView& view, const Objects& objects,
                          const json::Json& pod, std::vector<std::string>& problems);
 
+// Whether an AccessPolicy (of the Pod's namespace) applies to the Pod: its
+// targetRef Service selects it, or its selector does, or it has neither.
+bool accessApplies(const Objects& objects, const json::Json& accessPolicy, const json::Json& pod);
+
 // What a subscriber to an unknown pod gets.
 json::Json emptyInbound(const std::string& podKey, const MeshView& mesh);
 

@@ -62,6 +62,15 @@ bool KubeStatusWriter::flush(std::chrono::milliseconds timeout) {
   return cv_.wait_for(lock, timeout, [&] { return pending_.empty() && events_.empty() && !busy_; });
 }
 
+void KubeStatusWriter::discard() {
+  {
+    std::lock_guard lock(mu_);
+    pending_.clear();
+    events_.clear();
+  }
+  cv_.notify_all();
+}
+
 std::uint64_t KubeStatusWriter::statusWrites() const {
   std::lock_guard lock(mu_);
   return statusWrites_;

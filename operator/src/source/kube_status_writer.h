@@ -42,6 +42,9 @@ class KubeStatusWriter final : public status::StatusWriter {
   // Waits until nothing is pending (or `timeout`); true when drained. For
   // tests and shutdown.
   bool flush(std::chrono::milliseconds timeout);
+  // Drops every pending status and Event (leadership lost: the new leader
+  // writes what is current; a write already in flight still completes).
+  void discard();
   std::uint64_t statusWrites() const;
   std::uint64_t eventsWritten() const;
   std::uint64_t failures() const;

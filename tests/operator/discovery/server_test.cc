@@ -248,5 +248,45 @@ TEST(TlsTest, SelfSignedAndLoadedCertificatesMatch) {
   EXPECT_FALSE(missing.ok());
 }
 
+TEST_F(ServerTest, DeliveriesCountStreamsByTheirDocumentsCurrentVersion) {
+  const std::string web = "web.demo.svc.cluster.local:80";
+  publish(web, outboundDoc(web, 1), {"198.51.100.7:80"});
+  auto byName = open("/v1/discovery/outbound?authority=" + web);
+  auto byIp = open("/v1/discovery/outbound?authority=198.51.100.7:80");
+  ASSERT_TRUE(byName && byIp);
+  std::string v1 = next(*byName)["version"];
+  EXPECT_EQ(next(*byIp)["version"], v1);
+  auto deliveries = [&] {
+    Deliveries d;
+    onServer([&] { d = server_->deliveries(); });
+    return d;
+  };
+  // Each stream is counted once its write completed; poll the server's thread, bounded.
+  auto until = [&](const std::string& version, std::size_t delivered, std::size_t subscribed) {
+    auto deadline = std::chrono::steady_clock::now() + kWait;
+    Delivery d;
+    do {
+      auto all = deliveries();
+      d = all.contains(version) ? all[version] : Delivery{};
+      if (d.delivered == delivered && d.subscribed == subscribed) {
+        return true;
+      }
+      std::this_thread::yield();
+    } while (std::chrono::steady_clock::now() < deadline);
+    ADD_FAILURE() << version << ": " << d.delivered << " of " << d.subscribed;
+    return false;
+  };
+  EXPECT_TRUE(until(v1, 2, 2)) << "an alias counts for the document it resolves to";
+
+  publish(web, outboundDoc(web, 2), {"198.51.100.7:80"});
+  std::string v2 = next(*byName)["version"];
+  EXPECT_NE(v2, v1);
+  EXPECT_FALSE(deliveries().contains(v1)) << "counted by the current version only";
+  next(*byIp);
+  EXPECT_TRUE(until(v2, 2, 2));
+  byIp.reset();
+  EXPECT_TRUE(until(v2, 1, 1));
+}
+
 }  // namespace
 }  // namespace weft::op::discovery

@@ -292,5 +292,173 @@ TEST_F(ReconcilerTest, DeletionsDuringAFullPassAreNotMissed) {
   EXPECT_EQ(outbound(kBackend)["backends"], Json::object());
 }
 
+// Programmed: what the discovery server reports for the documents a resource shapes.
+TEST_F(ReconcilerTest, ProgrammedFollowsDeliveries) {
+  discovery::Deliveries deliveries;
+  reconciler_.setDeliveries([&] { return deliveries; });
+  apply(kWorld);
+  reconciler_.reconcile();
+  auto programmed = [&](const std::string& key) {
+    for (const Json& c : conditions(Kind::kTrafficPolicy, key)) {
+      if (c["type"] == "Programmed") {
+        return c;
+      }
+    }
+    return Json();
+  };
+  EXPECT_EQ(programmed("demo/p")["status"], "True") << "no stream subscribed: nothing pending";
+  EXPECT_EQ(programmed("demo/p")["message"],
+            "current version delivered to 0 of 0 subscribed proxy streams");
+  EXPECT_EQ(programmed("demo/broken")["reason"], "NotAccepted");
+
+  // Two streams on the backend's document, one of them sent its current version.
+  std::string version = outbound(kBackend)["version"];
+  deliveries[version] = {1, 2};
+  deliveries["some-other-document"] = {0, 5};
+  int writes = writer_.writes;
+  PassStats s = reconciler_.refreshProgrammed();
+  EXPECT_EQ(s.statusWrites, 1u) << "only p changed";
+  EXPECT_EQ(s.events, 0u) << "Pending is progress, not a problem";
+  EXPECT_EQ(programmed("demo/p")["status"], "False");
+  EXPECT_EQ(programmed("demo/p")["reason"], "Pending");
+  EXPECT_EQ(programmed("demo/p")["message"],
+            "current version delivered to 1 of 2 subscribed proxy streams");
+  EXPECT_EQ(reconciler_.refreshProgrammed().statusWrites, 0u) << "nothing changed";
+
+  deliveries[version] = {2, 2};
+  reconciler_.refreshProgrammed();
+  EXPECT_EQ(programmed("demo/p")["status"], "True");
+  EXPECT_EQ(programmed("demo/p")["observedGeneration"], 1);
+  EXPECT_EQ(writer_.writes, writes + 2);
+
+  // A new generation publishes a new version, which the streams have not been sent yet.
+  apply(R"(
+apiVersion: weft.io/v1alpha1
+kind: TrafficPolicy
+metadata: {name: p, generation: 2}
+spec: {targetRef: {name: backend}, timeouts: {request: 3s}}
+)");
+  std::string next;
+  reconciler_.setDeliveries([&] {
+    next = outbound(kBackend)["version"];
+    return discovery::Deliveries{{next, {0, 2}}};
+  });
+  reconciler_.reconcile();
+  EXPECT_NE(next, version);
+  EXPECT_EQ(programmed("demo/p")["status"], "False");
+  EXPECT_EQ(programmed("demo/p")["observedGeneration"], 2);
+  reconciler_.setDeliveries([&] { return discovery::Deliveries{{next, {2, 2}}}; });
+  reconciler_.refreshProgrammed();
+  EXPECT_EQ(programmed("demo/p")["status"], "True");
+  EXPECT_EQ(programmed("demo/p")["observedGeneration"], 2);
+}
+
+TEST_F(ReconcilerTest, OnlyTheLeaderWritesAndANewLeaderWritesOnlyWhatDiffers) {
+  reconciler_.setLeader(false);
+  apply(kWorld);
+  PassStats s = reconciler_.reconcile();
+  EXPECT_EQ(s.documentsPublished, 3u) << "a follower still serves discovery";
+  EXPECT_EQ(s.statusWrites + s.events, 0u);
+  EXPECT_EQ(writer_.writes, 0);
+  EXPECT_TRUE(writer_.events.empty());
+  EXPECT_EQ(reconciler_.refreshProgrammed().statusWrites, 0u);
+
+  // The old leader had written p's status already (the cache has it); broken's not.
+  discovery::DocumentTable oldTable;
+  RecordingWriter oldWriter;
+  Reconciler oldLeader(oldTable, oldWriter, [this] { return now_; });
+  for (auto& [kind, obj] : parseObjects(kWorld)) {
+    oldLeader.upsert(kind, obj);
+  }
+  oldLeader.reconcile();
+  Json p = *reconciler_.objects().get(Kind::kTrafficPolicy, "demo/p");
+  p["status"] = oldWriter.status[{static_cast<int>(Kind::kTrafficPolicy), "demo/p"}];
+  ASSERT_TRUE(p["status"].contains("conditions"));
+  reconciler_.upsert(Kind::kTrafficPolicy, std::make_shared<const Json>(p));
+  reconciler_.setLeader(true);
+  EXPECT_TRUE(reconciler_.pending());
+  s = reconciler_.reconcile();
+  EXPECT_EQ(writer_.status.count({static_cast<int>(Kind::kTrafficPolicy), "demo/broken"}), 1u);
+  EXPECT_EQ(writer_.status.count({static_cast<int>(Kind::kTrafficPolicy), "demo/p"}), 0u)
+      << "already as the cache shows it";
+  EXPECT_EQ(writer_.events.size(), 1u) << "the broken policy's problem, reported once";
+  EXPECT_EQ(reconciler_.reconcile().statusWrites, 0u);
+}
+
+TEST_F(ReconcilerTest, UnmeshedPodsGetOneEventEach) {
+  reconciler_.setMeshingScope({});
+  reconciler_.setLeader(false);
+  apply(kWorld + R"(
+apiVersion: v1
+kind: Namespace
+metadata: {name: demo, labels: {weft.io/inject: enabled}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: meshed, labels: {app: x}}
+spec: {containers: [{name: weft-proxy}, {name: app}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: host, labels: {app: x}}
+spec: {hostNetwork: true, containers: [{name: app}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: out, labels: {app: x}, annotations: {weft.io/inject: disabled}}
+spec: {containers: [{name: app}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: sys, namespace: kube-system, annotations: {weft.io/inject: enabled}}
+spec: {containers: [{name: app}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: mine, namespace: weft-system, annotations: {weft.io/inject: enabled}}
+spec: {containers: [{name: app}]}
+)");
+  reconciler_.reconcile();
+  EXPECT_EQ(reconciler_.unmeshedPods(), 2u) << "a follower counts them";
+  EXPECT_TRUE(writer_.events.empty()) << "but only the leader warns";
+  reconciler_.setLeader(true);
+  reconciler_.reconcile();
+  std::set<std::string> warned;
+  for (const auto& e : writer_.events) {
+    if (e.reason == "NotMeshed") {
+      EXPECT_EQ(e.type, "Warning");
+      EXPECT_EQ(e.kind, Kind::kPod);
+      EXPECT_NE(e.message.find("restart the workload"), std::string::npos) << e.message;
+      warned.insert(e.key);
+    }
+  }
+  EXPECT_EQ(warned, (std::set<std::string>{"demo/b-0", "demo/b-1"}))
+      << "the fixture's pods carry no weft-proxy container";
+  EXPECT_EQ(reconciler_.unmeshedPods(), 2u);
+
+  // Seen again (a resync, a relabel): no second Event.
+  std::size_t events = writer_.events.size();
+  reconciler_.markAll();
+  reconciler_.reconcile();
+  apply(pod("b-0", "backend", "backend", "v2"));
+  reconciler_.reconcile();
+  EXPECT_EQ(writer_.events.size(), events);
+
+  // The namespace opts out: nothing is unmeshed any more.
+  apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n");
+  reconciler_.reconcile();
+  EXPECT_EQ(reconciler_.unmeshedPods(), 0u);
+  // Opting in again warns again (a new episode), and a deleted pod is forgotten.
+  apply(
+      "apiVersion: v1\nkind: Namespace\nmetadata: {name: demo, labels: {weft.io/inject: "
+      "enabled}}\n");
+  reconciler_.reconcile();
+  EXPECT_EQ(reconciler_.unmeshedPods(), 2u);
+  EXPECT_EQ(writer_.events.size(), events + 2);
+  reconciler_.remove(Kind::kPod, "demo/b-1");
+  reconciler_.reconcile();
+  EXPECT_EQ(reconciler_.unmeshedPods(), 1u);
+}
+
 }  // namespace
 }  // namespace weft::op::reconcile

@@ -1,6 +1,7 @@
 // KubeStatusWriter against the fake API server: status lands on /status
 // without bumping generation, Events are created, writes coalesce, wait for
-// leadership, and survive a failing API server.
+// leadership (what a lost leader had queued is dropped), and survive a
+// failing API server.
 #include "operator/src/source/kube_status_writer.h"
 
 #include <atomic>
@@ -79,6 +80,23 @@ TEST_F(KubeStatusWriterTest, WaitsForLeadershipAndKeepsOnlyTheLatest) {
   ASSERT_TRUE(writer.flush(10s));
   EXPECT_EQ(server_->state().requestCount("PATCH", ""), 1u);  // coalesced
   EXPECT_EQ((*api_->get(r::trafficPolicies(), "shop", "web"))["status"]["round"], 5);
+}
+
+TEST_F(KubeStatusWriterTest, DiscardDropsWhatALostLeaderHadQueued) {
+  std::atomic<bool> leader{false};
+  KubeStatusWriterOptions options;
+  options.mayWrite = [&] { return leader.load(); };
+  KubeStatusWriter writer(api_, options);
+  writer.writeStatus(Kind::kTrafficPolicy, "shop/web", Json{{"round", 1}});
+  writer.recordEvent({Kind::kTrafficPolicy, "shop/web", "Warning", "Invalid", "stale"});
+  writer.discard();
+  leader = true;
+  ASSERT_TRUE(writer.flush(10s));
+  EXPECT_EQ(server_->state().requestCount("PATCH", ""), 0u);
+  auto events = api_->list(r::events(), "shop", {});
+  ASSERT_TRUE(events.ok());
+  EXPECT_TRUE(events->items.empty());
+  EXPECT_EQ(writer.statusWrites() + writer.eventsWritten(), 0u);
 }
 
 TEST_F(KubeStatusWriterTest, RetriesWhileTheApiServerFails) {
