@@ -283,6 +283,21 @@ TEST_F(ProxyHttpTest, ShutdownEndpointDrainsFromLoopback) {
 namespace weft::testing {
 namespace {
 
+TEST(ProxyHttpRoutingTest, AnOutboundWithoutBackendsIsAnUnknownService) {
+  // What the control plane answers for a name it does not know: the proxy
+  // must treat it as no document (egress to the original destination, which
+  // a connection made straight to the listener does not have), not as a
+  // service without endpoints.
+  TempDir dir;
+  dir.write("proxy.yaml",
+            "kind: Outbound\nversion: \"1\"\nauthority: external.example:80\nbackends: {}\n");
+  Proxy proxy(dir, dir.file("proxy.yaml"), {"--workers", "1"});
+  auto r = get(proxy.ports().outbound, "external.example:80", "/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 502) << r->body;
+  EXPECT_EQ(r->header("weft-error"), "no_route");
+}
+
 TEST(ProxyHttpRoutingTest, NoMatchingRouteIs404) {
   TempDir dir;
   Backend web(dir, "web");

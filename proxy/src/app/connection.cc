@@ -52,6 +52,9 @@ asio::awaitable<void> forwardTcp(net::WorkerContext& ctx, net::Tcp::socket& clie
   std::optional<lb::EndpointHandle> handle;
   if (!inbound && table != nullptr) {
     out = table->findOutbound(net::toString(dst));
+    if (out != nullptr && out->backends.empty()) {
+      out = nullptr;  // unknown to the control plane: the original destination
+    }
   }
   if (out != nullptr) {
     dest = ctx.destinations.get(*table, *out);

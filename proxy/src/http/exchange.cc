@@ -157,6 +157,9 @@ asio::awaitable<bool> Exchange::resolve() {
       out_ = table->findOutbound(host, info_.originalDst.port());
     }
   }
+  if (out_ != nullptr && out_->backends.empty()) {
+    out_ = nullptr;  // the control plane knows no such service: not ours to route
+  }
   if (out_ == nullptr) {
     direct_ = info_.originalDst;
     series_ = &ctx_.series.get(false, "passthrough");
