@@ -1,11 +1,21 @@
 // ASCII string helpers.
 #include "common/strings.h"
 
+#include <algorithm>
+
 namespace weft {
 namespace {
 
 bool isOws(char c) { return c == ' ' || c == '\t'; }
 bool isSpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+bool isTokenChar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+    return true;
+  }
+  constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
+  return kSpecials.find(c) != std::string_view::npos;
+}
 
 template <typename Pred>
 std::string_view trimIf(std::string_view s, Pred pred) {
@@ -23,6 +33,10 @@ std::string_view trimIf(std::string_view s, Pred pred) {
 std::string_view trimOws(std::string_view s) { return trimIf(s, isOws); }
 
 std::string_view trimSpace(std::string_view s) { return trimIf(s, isSpace); }
+
+bool isToken(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), isTokenChar);
+}
 
 int hexDigitValue(char c) {
   if (c >= '0' && c <= '9') {

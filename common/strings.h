@@ -13,6 +13,9 @@ std::string_view trimOws(std::string_view s);
 // Strips all ASCII whitespace (space, \t, \n, \v, \f, \r) from both ends.
 std::string_view trimSpace(std::string_view s);
 
+// An RFC 9110 token (field names, transfer codings): one or more tchars.
+bool isToken(std::string_view s);
+
 // 0-15 for a hex digit of either case, -1 otherwise.
 int hexDigitValue(char c);
 

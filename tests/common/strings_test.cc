@@ -17,6 +17,15 @@ TEST(StringsTest, TrimSpaceStripsAllAsciiWhitespace) {
   EXPECT_EQ(trimSpace("a"), "a");
 }
 
+TEST(StringsTest, Tokens) {
+  EXPECT_TRUE(isToken("chunked"));
+  EXPECT_TRUE(isToken("X-Custom_1.!#$%&'*+^`|~"));
+  EXPECT_FALSE(isToken(""));
+  EXPECT_FALSE(isToken("a b"));
+  EXPECT_FALSE(isToken("gzip;q=1"));
+  EXPECT_FALSE(isToken("chun\xffked"));
+}
+
 TEST(StringsTest, HexDigits) {
   EXPECT_EQ(hexDigitValue('0'), 0);
   EXPECT_EQ(hexDigitValue('9'), 9);

@@ -20,7 +20,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (weft::proxy::tcp::detect(input.substr(0, 16)) == weft::proxy::tcp::Detected::kOpaque) {
     return 0;
   }
+  // The proxy's limits, scaled down so that inputs within -max_len reach them.
   weft::proxy::http::Limits limits;
+  limits.maxHeaderBytes = 2048;
+  limits.maxTargetBytes = 1024;
   bhttp::request_parser<bhttp::buffer_body> parser;
   parser.header_limit(static_cast<std::uint32_t>(limits.maxHeaderBytes));
   parser.body_limit(std::numeric_limits<std::uint64_t>::max());
@@ -32,6 +35,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto& req = parser.get();
   if (weft::proxy::http::checkRequest(req, req.version(), req.target(), limits)) {
     return 0;  // refused with 400
+  }
+  // Content-Length and Transfer-Encoding are forwarded as they came, so the
+  // upstream frames the body by them: had Beast framed it otherwise, the two
+  // would disagree on where the next request starts (request smuggling).
+  bool hasTe = req.find(bhttp::field::transfer_encoding) != req.end();
+  bool hasLength = req.find(bhttp::field::content_length) != req.end();
+  if (hasTe != parser.chunked() || hasLength != static_cast<bool>(parser.content_length())) {
+    __builtin_trap();
   }
   weft::proxy::http::isUpgrade(req);
   weft::proxy::http::removeHopByHop(req, false);

@@ -8,3 +8,4 @@ weft_add_library(weft_operator_kube SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/../source/kube_source.cc
   ${CMAKE_CURRENT_LIST_DIR}/../source/kube_status_writer.cc
   PUBLIC_LIBS weft_common weft_kube weft_operator_core)
+target_precompile_headers(weft_operator_kube REUSE_FROM weft_common)

@@ -40,6 +40,8 @@ std::optional<std::string_view> checkRequest(const bhttp::fields& fields, unsign
   std::size_t hosts = 0;
   std::optional<std::string_view> length;
   bool hasTe = false;
+  std::size_t chunkedCodings = 0;
+  bool badCoding = false;
   std::string_view lastCoding;
   for (const auto& f : fields) {
     if (++count > limits.maxHeaders) {
@@ -59,11 +61,20 @@ std::optional<std::string_view> checkRequest(const bhttp::fields& fields, unsign
       }
       case bhttp::field::transfer_encoding:
         hasTe = true;
-        forEachToken(f.value(), [&](std::string_view t) { lastCoding = t; });
+        forEachToken(f.value(), [&](std::string_view t) {
+          lastCoding = t;
+          chunkedCodings += iequals(t, "chunked") ? 1 : 0;
+          badCoding = badCoding || !isToken(t);
+        });
         break;
       default:
         break;
     }
+  }
+  // Beast stops reading codings at one that is not a token (parameters
+  // included), so it might not see the chunked we forward.
+  if (badCoding) {
+    return "malformed Transfer-Encoding";
   }
   if (hasTe && length) {
     return "both Content-Length and Transfer-Encoding";
@@ -73,6 +84,10 @@ std::optional<std::string_view> checkRequest(const bhttp::fields& fields, unsign
   }
   if (hasTe && !iequals(lastCoding, "chunked")) {
     return "Transfer-Encoding does not end in chunked";
+  }
+  // Beast frames "chunked, chunked" as no body; an upstream would read chunks.
+  if (chunkedCodings > 1) {
+    return "chunked applied more than once";
   }
   if (version >= 11 && hosts != 1) {
     return hosts == 0 ? "missing Host" : "several Host fields";

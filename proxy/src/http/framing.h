@@ -21,8 +21,9 @@ struct Limits {
 
 // Why a request must be refused with 400, or nullopt when its framing is
 // sound: both Content-Length and Transfer-Encoding, differing duplicate
-// lengths, Transfer-Encoding not ending in chunked or on HTTP/1.0, no or
-// several Host fields on HTTP/1.1, too many fields or too long a target.
+// lengths, Transfer-Encoding not ending in chunked, chunked more than once,
+// Transfer-Encoding on HTTP/1.0, no or several Host fields on HTTP/1.1, too
+// many fields or too long a target.
 std::optional<std::string_view> checkRequest(const bhttp::fields& fields, unsigned version,
                                              std::string_view target, const Limits& limits);
 

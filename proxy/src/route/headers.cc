@@ -4,19 +4,13 @@
 #include <algorithm>
 #include <array>
 
+#include "common/strings.h"
+
 namespace weft::proxy::route {
 
 namespace {
 
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool isTokenChar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
-    return true;
-  }
-  constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
-  return kSpecials.find(c) != std::string_view::npos;
-}
 
 Result<void> checkName(std::string_view field, std::string_view name) {
   if (!isValidHeaderName(name)) {
@@ -44,9 +38,7 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
                                             [](char x, char y) { return lower(x) == lower(y); });
 }
 
-bool isValidHeaderName(std::string_view name) {
-  return !name.empty() && std::all_of(name.begin(), name.end(), isTokenChar);
-}
+bool isValidHeaderName(std::string_view name) { return isToken(name); }
 
 bool isValidHeaderValue(std::string_view value) {
   return std::none_of(value.begin(), value.end(),

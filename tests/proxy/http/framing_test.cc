@@ -28,6 +28,13 @@ TEST(FramingTest, RefusesSmugglingFramings) {
   EXPECT_TRUE(check({{"Host", "a"}, {"Content-Length", "5"}, {"Content-Length", "6"}}));
   EXPECT_TRUE(check({{"Host", "a"}, {"Transfer-Encoding", "chunked, gzip"}}));
   EXPECT_TRUE(check({{"Host", "a"}, {"Transfer-Encoding", "identity"}}));
+  // Found by http1_request_fuzz: Beast parses these as bodiless.
+  EXPECT_EQ(check({{"Host", "a"}, {"Transfer-Encoding", "chunked, chunked"}}),
+            "chunked applied more than once");
+  EXPECT_TRUE(check({{"Host", "a"}, {"Transfer-Encoding", "chunked, gzip, chunked"}}));
+  EXPECT_EQ(check({{"Host", "a"}, {"Transfer-Encoding", "gz\xffip, chunked"}}),
+            "malformed Transfer-Encoding");
+  EXPECT_TRUE(check({{"Host", "a"}, {"Transfer-Encoding", "gzip;q=1, chunked"}}));
   EXPECT_TRUE(check({{"Host", "a"}, {"Transfer-Encoding", "chunked"}}, 10));
   EXPECT_TRUE(check({}));  // HTTP/1.1 without Host
   EXPECT_TRUE(check({{"Host", "a"}, {"Host", "b"}}));

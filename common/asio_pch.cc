@@ -1,0 +1,1 @@
+// Empty: carries the precompiled Asio/Beast header (common/CMakeLists.txt).

@@ -1,0 +1,1 @@
+// Empty: carries the tests' precompiled header (tests/CMakeLists.txt).
