@@ -397,15 +397,25 @@ int run(int argc, const char* const* argv) {
        {"issued", "bad_request", "unauthenticated", "forbidden", "rate_limited", "unavailable"}) {
     certifyTotal.with({result});  // every series from the start, at 0
   }
+  // Bounds the queue before the pool: a flood is refused at once, not queued.
+  constexpr int kMaxCertifyInFlight = 256;
+  int certifyInFlight = 0;  // on the io thread
   options.certify = [&](std::string authorization, std::string body,
                         std::function<void(discovery::CertifyReply)> reply) {
+    if (certifyInFlight >= kMaxCertifyInFlight) {
+      certifyTotal.with({"unavailable"}).inc();
+      reply({503, R"({"error":"too many certify requests in flight"})", 1});
+      return;
+    }
+    ++certifyInFlight;
     identity::CertifyPolicy policy{reconciler.mesh().trustDomain,
                                    reconciler.mesh().certificateLifetime};
     net::post(certifyPool, [&, policy, authorization = std::move(authorization),
                             body = std::move(body), reply = std::move(reply)]() mutable {
       auto answer =
           certifier.certify(authorization, body, policy, std::chrono::system_clock::now());
-      net::post(io, [&certifyTotal, answer = std::move(answer), reply = std::move(reply)] {
+      net::post(io, [&, answer = std::move(answer), reply = std::move(reply)] {
+        --certifyInFlight;
         certifyTotal.with({answer.result}).inc();
         reply({answer.status, answer.body, answer.retryAfterSeconds});
       });

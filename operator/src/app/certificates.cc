@@ -1,6 +1,8 @@
 // Certificates: the keeper thread.
 #include "operator/src/app/certificates.h"
 
+#include <fmt/chrono.h>
+
 #include "common/log/log.h"
 #include "operator/src/identity/keeper.h"
 
@@ -88,13 +90,23 @@ bool Certificates::syncOnce() {
     const auto& is = **issuer;
     auto previous = certifier_.issuer();
     if (!previous || previous->certPem != is.certPem || previous->trustBundle != is.trustBundle) {
-      logger->info("mesh issuer loaded: expires {}s after the epoch, {} root(s) trusted",
-                   seconds(tls::notAfter(is.cert)), is.trustBundle.size());
+      logger->info("mesh issuer loaded: {} until {:%Y-%m-%dT%H:%M:%SZ}, {} root(s) trusted",
+                   tls::fingerprint(is.cert).substr(0, 16),
+                   fmt::gmtime(std::chrono::system_clock::to_time_t(tls::notAfter(is.cert))),
+                   is.trustBundle.size());
     }
     certifier_.setIssuer(*issuer);
     expiry_.with({"issuer"}).set(seconds(tls::notAfter(is.cert)));
-    if (auto roots = tls::parseCerts(is.trustBundle.front()); roots) {
-      expiry_.with({"root"}).set(seconds(tls::notAfter(roots->front())));
+    // The first root to expire is the one to watch.
+    std::optional<identity::SystemTime> rootExpiry;
+    for (const auto& pem : is.trustBundle) {
+      if (auto root = tls::parseCert(pem); root) {
+        auto t = tls::notAfter(*root);
+        rootExpiry = rootExpiry ? std::min(*rootExpiry, t) : t;
+      }
+    }
+    if (rootExpiry) {
+      expiry_.with({"root"}).set(seconds(*rootExpiry));
     }
     if (options_.onTrustBundle) {
       options_.onTrustBundle(is.trustBundle);

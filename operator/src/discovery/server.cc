@@ -271,15 +271,15 @@ CertifyReply errorReply(int status, const std::string& why) {
 // POST /v1/identity/certify: the body within its limit and the read timeout,
 // then the handler, awaited on a timer so the io thread never blocks.
 net::awaitable<void> certify(ImplPtr self, TlsStream& s, beast::flat_buffer& buffer,
-                             http::request_parser<http::string_body>& parser) {
-  beast::error_code ec;
+                             http::request_parser<http::string_body>& parser,
+                             beast::error_code ec) {
   unsigned version = parser.get().version();
-  if (parser.get().method() != http::verb::post) {
+  if (!ec && parser.get().method() != http::verb::post) {
     ++self->rejected;
     co_await writeJson(s, version, errorReply(405, "use POST"), self->options.writeTimeout);
     co_return;
   }
-  if (!parser.is_done()) {
+  if (!ec && !parser.is_done()) {
     co_await http::async_read(s, buffer, parser, net::redirect_error(net::use_awaitable, ec));
   }
   if (ec) {
@@ -349,8 +349,10 @@ net::awaitable<void> session(ImplPtr self, tcp::socket socket) {
   parser.body_limit(self->options.maxCertifyBody);
   beast::get_lowest_layer(s).expires_after(self->options.readTimeout);
   co_await http::async_read_header(s, buffer, parser, net::redirect_error(net::use_awaitable, ec));
-  if (!ec && parser.get().target() == kCertifyPath) {
-    co_await certify(self, s, buffer, parser);
+  // A Content-Length over the limit fails the header read, after the target was parsed.
+  if ((!ec || ec == http::error::body_limit) &&
+      parser.get().target().substr(0, parser.get().target().find('?')) == kCertifyPath) {
+    co_await certify(self, s, buffer, parser, ec);
     co_return;
   }
   if (!ec && !parser.is_done()) {
