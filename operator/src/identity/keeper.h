@@ -4,6 +4,7 @@
 // injector's serving certificate with its caBundle in the webhook
 // configuration. Each sync reads the current state and writes only what
 // differs; only the leader writes. Blocking: run on a thread of its own.
+// Implemented in keeper.cc (issuer) and injector_certs.cc.
 #pragma once
 
 #include <memory>

@@ -8,6 +8,10 @@
 
 #include "common/asio.h"
 #include "common/json/json.h"
+// Asio first (common/asio.h), then its TLS.
+#include <boost/asio/ssl.hpp>
+#include <sys/socket.h>
+
 #include "operator/src/discovery/table.h"
 #include "tests/operator/stream_client.h"
 #include "tests/support/process.h"
@@ -364,6 +368,34 @@ TEST_F(CertifyRouteTest, APendingAnswerDoesNotHoldUpStreams) {
   onServer([&] { held_({200, R"({"late":true})", 0}); });
   auto answer = pending.get();
   EXPECT_NE(answer.out.find(R"({"late":true})"), std::string::npos) << answer.out;
+}
+
+TEST_F(CertifyRouteTest, APartialBodyTimesOutWithoutStallingStreams) {
+  net::io_context cio;
+  net::ssl::context ctx(net::ssl::context::tls_client);
+  ctx.set_verify_mode(net::ssl::verify_none);
+  net::ssl::stream<net::ip::tcp::socket> slow(cio, ctx);
+  slow.next_layer().connect({net::ip::make_address("127.0.0.1"), server_->port()});
+  timeval tv{5, 0};  // a bounded wait below, whatever the server does
+  ::setsockopt(slow.next_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  slow.handshake(net::ssl::stream_base::client);
+  std::string head =
+      "POST /v1/identity/certify HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"csr\"";
+  net::write(slow, net::buffer(head));
+
+  publish("a.demo:80", outboundDoc("a.demo:80", 1));
+  auto stream = open("/v1/discovery/outbound?authority=a.demo:80");
+  ASSERT_TRUE(stream);
+  EXPECT_EQ(next(*stream)["backends"]["a.demo:80"]["endpoints"].size(), 1u);
+
+  // readTimeout is 500 ms: the server hangs up without calling the handler.
+  auto start = std::chrono::steady_clock::now();
+  char buf[256];
+  boost::system::error_code ec;
+  slow.read_some(net::buffer(buf), ec);
+  EXPECT_TRUE(ec) << "expected the connection closed";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+  onServer([&] { EXPECT_TRUE(seen_.empty()); });
 }
 
 }  // namespace
