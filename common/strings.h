@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/result.h"
+
 namespace weft {
 
 // Strips spaces and tabs (HTTP's optional whitespace) from both ends.
@@ -21,5 +23,10 @@ int hexDigitValue(char c);
 
 // Percent-encodes everything but RFC 3986 unreserved characters and `keep`.
 std::string percentEncode(std::string_view s, std::string_view keep = {});
+
+// Standard base64 with padding (Kubernetes Secret data).
+std::string base64Encode(std::string_view in);
+// Standard or URL-safe alphabet; padding and line breaks are skipped.
+Result<std::string> base64Decode(std::string_view in);
 
 }  // namespace weft

@@ -35,6 +35,13 @@ Resource endpointSlices() {
   return {"discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true};
 }
 Resource leases() { return {"coordination.k8s.io", "v1", "leases", "Lease", true}; }
+Resource tokenReviews() {
+  return {"authentication.k8s.io", "v1", "tokenreviews", "TokenReview", false};
+}
+Resource mutatingWebhookConfigurations() {
+  return {"admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations",
+          "MutatingWebhookConfiguration", false};
+}
 Resource meshes() { return {"weft.io", "v1alpha1", "meshes", "Mesh", false}; }
 Resource trafficPolicies() {
   return {"weft.io", "v1alpha1", "trafficpolicies", "TrafficPolicy", true};

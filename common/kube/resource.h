@@ -31,6 +31,8 @@ Resource configMaps();
 Resource secrets();
 Resource endpointSlices();
 Resource leases();
+Resource tokenReviews();  // create only
+Resource mutatingWebhookConfigurations();
 Resource meshes();
 Resource trafficPolicies();
 Resource trafficRoutes();

@@ -42,5 +42,19 @@ TEST(StringsTest, PercentEncodeKeepsUnreservedAndExtras) {
   EXPECT_EQ(percentEncode("\xff"), "%FF");
 }
 
+TEST(StringsTest, Base64RoundTripsAndRejectsJunk) {
+  EXPECT_EQ(base64Encode(""), "");
+  EXPECT_EQ(base64Encode("f"), "Zg==");
+  EXPECT_EQ(base64Encode("fo"), "Zm8=");
+  EXPECT_EQ(base64Encode("foo"), "Zm9v");
+  std::string bytes;
+  for (int i = 0; i < 256; ++i) {
+    bytes += static_cast<char>(i);
+  }
+  EXPECT_EQ(*base64Decode(base64Encode(bytes)), bytes);
+  EXPECT_EQ(*base64Decode("Zm9v\nYmFy"), "foobar");
+  EXPECT_FALSE(base64Decode("Zm9v!").ok());
+}
+
 }  // namespace
 }  // namespace weft

@@ -234,6 +234,8 @@ FakeApiState::FakeApiState() {
       {"", "v1", "secrets", "Secret", true, false},
       {"discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true, false},
       {"coordination.k8s.io", "v1", "leases", "Lease", true, false},
+      {"admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations",
+       "MutatingWebhookConfiguration", false, false},
       {"weft.io", "v1alpha1", "meshes", "Mesh", false, true},
       {"weft.io", "v1alpha1", "trafficpolicies", "TrafficPolicy", true, true},
       {"weft.io", "v1alpha1", "trafficroutes", "TrafficRoute", true, true},
@@ -386,6 +388,13 @@ FakeResponse FakeApiState::handle(const FakeRequest& request) {
                ? versionResponse()
                : FakeResponse{405, "text/plain; charset=utf-8", "405: Method Not Allowed\n"};
   }
+  if (request.target.substr(0, request.target.find('?')) ==
+      "/apis/authentication.k8s.io/v1/tokenreviews") {
+    return request.method == "POST"
+               ? tokenReview(request)
+               : statusResponse(405, "MethodNotAllowed",
+                                "the server does not allow this method on the requested resource");
+  }
   if (!known) {
     return FakeResponse{404, "text/plain; charset=utf-8", "404 page not found\n"};
   }
@@ -416,6 +425,71 @@ FakeResponse FakeApiState::handle(const FakeRequest& request) {
   return statusResponse(405, "MethodNotAllowed",
                         "the server does not allow this method on the requested resource",
                         details(*t.kind, t.name));
+}
+
+// kube-apiserver's answer: the review echoed with a status; 201 whether or
+// not the token authenticated (the status says which).
+FakeResponse FakeApiState::tokenReview(const FakeRequest& r) {
+  auto body = Json::parse(r.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object() || !body.contains("spec") ||
+      !body["spec"].is_object() || !body["spec"].contains("token") ||
+      !body["spec"]["token"].is_string()) {
+    return statusResponse(400, "BadRequest",
+                          "the object provided is unrecognized (must be of type TokenReview)");
+  }
+  const Json& spec = body["spec"];
+  std::vector<std::string> wanted;
+  if (spec.contains("audiences") && spec["audiences"].is_array()) {
+    for (const auto& a : spec["audiences"]) {
+      if (a.is_string()) {
+        wanted.push_back(a.get<std::string>());
+      }
+    }
+  }
+  OJson status;
+  auto it = tokens_.find(spec["token"].get<std::string>());
+  std::vector<std::string> granted;
+  if (it != tokens_.end()) {
+    for (const auto& a : it->second.audiences) {
+      if (wanted.empty() || std::find(wanted.begin(), wanted.end(), a) != wanted.end()) {
+        granted.push_back(a);
+      }
+    }
+  }
+  if (it == tokens_.end()) {
+    status["user"] = OJson::object();
+    status["error"] = "[invalid bearer token, square/go-jose: error in cryptographic primitive]";
+  } else if (granted.empty()) {
+    status["user"] = OJson::object();
+    status["error"] = "[invalid bearer token, token audiences " +
+                      Json(it->second.audiences).dump() + " is invalid for the target audiences " +
+                      Json(wanted).dump() + "]";
+  } else {
+    std::string user = it->second.username;
+    OJson groups = OJson::array({"system:authenticated"});
+    if (user.rfind("system:serviceaccount:", 0) == 0) {
+      std::string ns = user.substr(22, user.find(':', 22) - 22);
+      groups = OJson::array(
+          {"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"});
+    }
+    status["authenticated"] = true;
+    status["user"] = {
+        {"username", user}, {"uid", "00000000-0000-4000-9000-000000000001"}, {"groups", groups}};
+    status["audiences"] = granted;
+  }
+  OJson out;
+  out["kind"] = "TokenReview";
+  out["apiVersion"] = "authentication.k8s.io/v1";
+  out["metadata"] = {{"creationTimestamp", nullptr}};
+  out["spec"] = OJson::parse(spec.dump());
+  out["status"] = status;
+  return FakeResponse{201, "application/json", out.dump()};
+}
+
+void FakeApiState::addToken(const std::string& token, const std::string& username,
+                            std::vector<std::string> audiences) {
+  std::lock_guard lock(mu_);
+  tokens_[token] = TokenInfo{username, std::move(audiences)};
 }
 
 // The shape of tests/fixtures/k8s/version.json; minor carries a "+" when the

@@ -79,6 +79,10 @@ class FakeApiState {
                    const std::string& method = "");
   void clearInjectedErrors();
   void setRequiredToken(const std::string& token);  // empty: no authentication
+  // What a TokenReview says of `token`: authenticated as `username` (e.g.
+  // "system:serviceaccount:demo:web") for these audiences; unknown tokens fail.
+  void addToken(const std::string& token, const std::string& username,
+                std::vector<std::string> audiences);
   // What GET /version reports (default v1.26.1, the recorded server), e.g. "v1.30.2".
   void setServerVersion(const std::string& gitVersion);
   void stop();
@@ -116,6 +120,7 @@ class FakeApiState {
   FakeResponse patch(const Target& t, const FakeRequest& r);
   FakeResponse remove(const Target& t);
   FakeResponse versionResponse() const;
+  FakeResponse tokenReview(const FakeRequest& r);
   // Stores `next` as the new state of an existing object (PUT and PATCH).
   FakeResponse write(const Target& t, const nlohmann::json& old, nlohmann::json next);
   void record(const FakeKind* kind, const std::string& ns, const std::string& type,
@@ -136,6 +141,11 @@ class FakeApiState {
   std::string requiredToken_;
   std::string gitVersion_ = "v1.26.1";
   std::map<std::string, Injected> injected_;
+  struct TokenInfo {
+    std::string username;
+    std::vector<std::string> audiences;
+  };
+  std::map<std::string, TokenInfo> tokens_;
   std::vector<std::pair<std::string, std::string>> requestLog_;  // method, path
 };
 

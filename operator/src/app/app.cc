@@ -19,10 +19,13 @@
 #include "common/metrics/metrics.h"
 #include "common/strings.h"
 #include "operator/src/app/admin.h"
+#include "operator/src/app/certificates.h"
 #include "operator/src/app/leadership.h"
 #include "operator/src/discovery/server.h"
 #include "operator/src/discovery/table.h"
 #include "operator/src/discovery/tls.h"
+#include "operator/src/identity/certifier.h"
+#include "operator/src/identity/token_review.h"
 #include "operator/src/reconcile/reconciler.h"
 #include "operator/src/source/dir_source.h"
 #include "operator/src/source/kube_source.h"
@@ -103,6 +106,11 @@ class Controller final : public source::Sink {
     if (leader) {
       schedule();
     }
+  }
+
+  void setTrustBundle(std::vector<std::string> bundle) {
+    reconciler_.setTrustBundle(std::move(bundle));
+    schedule();
   }
 
   bool ready() const { return ready_; }
@@ -222,6 +230,7 @@ int run(int argc, const char* const* argv) {
   std::string leaseDuration = "15s";
   std::string renewDeadline = "10s";
   std::string retryPeriod = "2s";
+  std::string issuerDir;
   app.add_option("--source", sourceFlag, "kube, or dir:PATH for local mode")->capture_default_str();
   app.add_option("--kubeconfig", kubeconfig, "kubeconfig file (default: in-cluster)");
   app.add_option("--discovery-listen", discoveryListen, "discovery API listener (HTTPS)")
@@ -257,11 +266,18 @@ int run(int argc, const char* const* argv) {
       ->capture_default_str();
   app.add_option("--retry-period", retryPeriod, "between attempts to acquire or renew")
       ->capture_default_str();
+  app.add_option("--issuer-dir", issuerDir,
+                 "with --source dir: the mesh CA's tls.crt, tls.key, ca.crt (made there when "
+                 "absent; default: a CA in memory)");
   if (auto code = flags::parse(app, argc, argv, common)) {
     return *code;
   }
   if (sourceFlag != "kube" && sourceFlag.rfind("dir:", 0) != 0) {
     return flags::fail(app, "--source: expected 'kube' or 'dir:PATH', got '" + sourceFlag + "'");
+  }
+  if (!issuerDir.empty() && sourceFlag == "kube") {
+    return flags::fail(app, "--issuer-dir: only with --source dir: (kube mode uses the Secret " +
+                                std::string("weft-identity-issuer)"));
   }
   if (tlsCert.empty() != tlsKey.empty()) {
     return flags::fail(app, "--tls-cert and --tls-key go together");
@@ -369,6 +385,42 @@ int run(int argc, const char* const* argv) {
   options.certificate = std::move(*cert);
   options.onPush = [&pushLatency](double s) { pushLatency.get().observe(s); };
   options.onDelivery = [&controller] { controller.deliveryChanged(); };
+  // Certify runs on its own threads: a TokenReview must not stall the streams.
+  auto reviewer =
+      kubeApi ? identity::makeKubeTokenReviewer(*kubeApi)
+              : identity::makeFileTokenReviewer(sourceFlag.substr(4) + "/" + identity::kTokensFile);
+  identity::Certifier certifier(*reviewer);
+  net::thread_pool certifyPool(2);
+  auto& certifyTotal =
+      registry.counter("weft_operator_certify_total", "Certify requests by result", {"result"});
+  for (const char* result :
+       {"issued", "bad_request", "unauthenticated", "forbidden", "rate_limited", "unavailable"}) {
+    certifyTotal.with({result});  // every series from the start, at 0
+  }
+  // Bounds the queue before the pool: a flood is refused at once, not queued.
+  constexpr int kMaxCertifyInFlight = 256;
+  int certifyInFlight = 0;  // on the io thread
+  options.certify = [&](std::string authorization, std::string body,
+                        std::function<void(discovery::CertifyReply)> reply) {
+    if (certifyInFlight >= kMaxCertifyInFlight) {
+      certifyTotal.with({"unavailable"}).inc();
+      reply({503, R"({"error":"too many certify requests in flight"})", 1});
+      return;
+    }
+    ++certifyInFlight;
+    identity::CertifyPolicy policy{reconciler.mesh().trustDomain,
+                                   reconciler.mesh().certificateLifetime};
+    net::post(certifyPool, [&, policy, authorization = std::move(authorization),
+                            body = std::move(body), reply = std::move(reply)]() mutable {
+      auto answer =
+          certifier.certify(authorization, body, policy, std::chrono::system_clock::now());
+      net::post(io, [&, answer = std::move(answer), reply = std::move(reply)] {
+        --certifyInFlight;
+        certifyTotal.with({answer.result}).inc();
+        reply({answer.status, answer.body, answer.retryAfterSeconds});
+      });
+    });
+  };
   auto server = discovery::Server::create(io, table, std::move(options));
   if (!server) {
     return flags::fail(app, server.error().message);
@@ -466,6 +518,24 @@ int run(int argc, const char* const* argv) {
   if (auto r = src->start(controller); !r) {
     return flags::fail(app, r.error().message);
   }
+  app::CertificatesOptions certOptions;
+  certOptions.api = kubeApi.get();
+  certOptions.ns = ownNamespace;
+  certOptions.issuerDir = issuerDir;
+  if (kubeApi && leaderElect) {
+    certOptions.leader = [&elected] {
+      const app::Leadership* l = elected.load();
+      return l != nullptr && l->isLeader();
+    };
+  }
+  certOptions.onTrustBundle = [&](std::vector<std::string> bundle) {
+    net::post(io, [&controller, bundle = std::move(bundle)]() mutable {
+      controller.setTrustBundle(std::move(bundle));
+    });
+  };
+  auto certificates =
+      std::make_unique<app::Certificates>(std::move(certOptions), certifier, registry);
+  certificates->start();
   // Campaigning starts last: nothing can fail after it, so it is always
   // stopped (and the Lease released) before `io` goes away.
   if (kubeApi && leaderElect) {
@@ -480,6 +550,9 @@ int run(int argc, const char* const* argv) {
                      election.name, leader ? "writing status and Events" : "serving only");
         controller.setLeader(leader);
       });
+      if (leader) {
+        certificates->poke();  // make or renew what is missing now, not at the next round
+      }
     });
     elected = leadership.get();
     leadership->start();
@@ -496,6 +569,7 @@ int run(int argc, const char* const* argv) {
       leadership->stop();  // releases the lease: a successor takes over at once
     }
     src->stop();
+    certificates->stop();
     controller.stop();
     srv->stop();
     (*admin)->stop();
@@ -507,6 +581,8 @@ int run(int argc, const char* const* argv) {
     leadership->stop();
   }
   src->stop();
+  certificates->stop();
+  certifyPool.join();
   table.setListener(nullptr);
   logger->info("stopped");
   return 0;

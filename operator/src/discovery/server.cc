@@ -16,6 +16,7 @@
 #include <openssl/ssl.h>
 
 #include "common/api/documents.h"
+#include "common/json/json.h"
 #include "common/log/log.h"
 
 namespace weft::op::discovery {
@@ -242,6 +243,81 @@ net::awaitable<void> writeSimple(TlsStream& s, unsigned version, http::status st
   }
 }
 
+constexpr std::string_view kCertifyPath = "/v1/identity/certify";
+
+net::awaitable<void> writeJson(TlsStream& s, unsigned version, const CertifyReply& reply,
+                               std::chrono::milliseconds timeout) {
+  http::response<http::string_body> res{static_cast<http::status>(reply.status), version};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.set(http::field::connection, "close");
+  if (reply.retryAfterSeconds > 0) {
+    res.set(http::field::retry_after, std::to_string(reply.retryAfterSeconds));
+  }
+  res.body() = reply.body + "\n";
+  res.prepare_payload();
+  beast::error_code ec;
+  beast::get_lowest_layer(s).expires_after(timeout);
+  co_await http::async_write(s, res, net::redirect_error(net::use_awaitable, ec));
+  if (!ec) {
+    co_await s.async_shutdown(net::redirect_error(net::use_awaitable, ec));
+  }
+}
+
+CertifyReply errorReply(int status, const std::string& why) {
+  return CertifyReply{status, json::dump(json::Json{{"error", why}}), 0};
+}
+
+// POST /v1/identity/certify: the body within its limit and the read timeout,
+// then the handler, awaited on a timer so the io thread never blocks.
+net::awaitable<void> certify(ImplPtr self, TlsStream& s, beast::flat_buffer& buffer,
+                             http::request_parser<http::string_body>& parser,
+                             beast::error_code ec) {
+  unsigned version = parser.get().version();
+  if (!ec && parser.get().method() != http::verb::post) {
+    ++self->rejected;
+    co_await writeJson(s, version, errorReply(405, "use POST"), self->options.writeTimeout);
+    co_return;
+  }
+  if (!ec && !parser.is_done()) {
+    co_await http::async_read(s, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+  }
+  if (ec) {
+    ++self->rejected;
+    if (ec == http::error::body_limit) {
+      co_await writeJson(s, version, errorReply(413, "body larger than the limit"),
+                         self->options.writeTimeout);
+    } else if (ec != http::error::end_of_stream && ec != beast::error::timeout) {
+      co_await writeJson(s, version, errorReply(400, "bad request: " + ec.message()),
+                         self->options.writeTimeout);
+    }
+    co_return;
+  }
+  if (!self->options.certify || self->stopped) {
+    co_await writeJson(s, version, errorReply(503, "the issuer is not loaded yet"),
+                       self->options.writeTimeout);
+    co_return;
+  }
+  beast::get_lowest_layer(s).expires_never();
+  struct Pending {
+    explicit Pending(net::io_context& io) : timer(io) {}
+    std::optional<CertifyReply> reply;
+    net::steady_timer timer;
+  };
+  auto pending = std::make_shared<Pending>(self->io);
+  auto& req = parser.get();
+  self->options.certify(std::string(req[http::field::authorization]), std::move(req.body()),
+                        [pending](CertifyReply r) {
+                          pending->reply = std::move(r);
+                          pending->timer.cancel();
+                        });
+  while (!pending->reply) {
+    pending->timer.expires_at(std::chrono::steady_clock::time_point::max());
+    co_await pending->timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+  }
+  co_await writeJson(s, version, *pending->reply, self->options.writeTimeout);
+}
+
 net::awaitable<void> reader(std::shared_ptr<TlsStream> conn, std::shared_ptr<Sub> sub) {
   char buf[256];
   beast::error_code ec;
@@ -268,9 +344,20 @@ net::awaitable<void> session(ImplPtr self, tcp::socket socket) {
     co_return;
   }
   beast::flat_buffer buffer;
-  http::request_parser<http::empty_body> parser;
+  http::request_parser<http::string_body> parser;
   parser.header_limit(16 * 1024);
-  co_await http::async_read(s, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+  parser.body_limit(self->options.maxCertifyBody);
+  beast::get_lowest_layer(s).expires_after(self->options.readTimeout);
+  co_await http::async_read_header(s, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+  // A Content-Length over the limit fails the header read, after the target was parsed.
+  if ((!ec || ec == http::error::body_limit) &&
+      parser.get().target().substr(0, parser.get().target().find('?')) == kCertifyPath) {
+    co_await certify(self, s, buffer, parser, ec);
+    co_return;
+  }
+  if (!ec && !parser.is_done()) {
+    ec = http::error::unexpected_body;  // streams are subscribed with a bare GET
+  }
   if (ec) {
     ++self->rejected;
     if (ec != http::error::end_of_stream) {

@@ -2,6 +2,8 @@
 // newline-delimited JSON documents:
 //   GET /v1/discovery/outbound?authority=HOST:PORT
 //   GET /v1/discovery/inbound?pod=NAMESPACE/NAME
+// and, on the same port, POST /v1/identity/certify (handed to
+// ServerOptions::certify; a slow or bad request never holds up the streams).
 // Each stream gets the current document at once, then every new version.
 // A stream whose client reads slowly is sent only the latest version when its
 // previous write completes (coalescing), so it never holds up the others.
@@ -26,6 +28,17 @@ class io_context;
 
 namespace weft::op::discovery {
 
+// The answer to one certify request (status, JSON body, Retry-After seconds or 0).
+struct CertifyReply {
+  int status = 503;
+  std::string body;
+  int retryAfterSeconds = 0;
+};
+// Called on the io thread with the Authorization header and the body; calls
+// `reply` exactly once, on the io thread, possibly later (after a TokenReview).
+using CertifyHandler = std::function<void(std::string authorization, std::string body,
+                                          std::function<void(CertifyReply)> reply)>;
+
 struct ServerOptions {
   std::string listen = "0.0.0.0:8443";  // "host:port"; port 0 picks one
   CertificatePair certificate;
@@ -33,6 +46,11 @@ struct ServerOptions {
   // A write that does not finish in this time closes the stream.
   std::chrono::milliseconds writeTimeout{30000};
   std::size_t maxStreams = 50000;
+  // Reading a request (header and, for certify, body) must finish in this time.
+  std::chrono::milliseconds readTimeout{10000};
+  std::size_t maxCertifyBody = 64 * 1024;
+  // Without it, certify answers 503.
+  CertifyHandler certify;
   // Called with the seconds from publish to written, for each update pushed.
   std::function<void(double)> onPush;
   // Called after a stream was sent a document, opened or closed: what

@@ -27,8 +27,11 @@ Reconciler::Reconciler(discovery::DocumentTable& table, status::StatusWriter& wr
                        status::Clock clock)
     : table_(table), writer_(writer), clock_(std::move(clock)) {
   mesh_.policy = render::resolveMesh(objects_, meshVerdicts_).policy;
-  table_.setInboundFallback(
-      [this](const std::string& podKey) { return render::emptyInbound(podKey, mesh_); });
+  table_.setInboundFallback([this](const std::string& podKey) {
+    auto doc = render::emptyInbound(podKey, mesh_);
+    doc["trustBundle"] = trustBundle_;
+    return doc;
+  });
 }
 
 Reconciler::~Reconciler() { table_.setInboundFallback(nullptr); }
@@ -408,6 +411,7 @@ void Reconciler::renderPod(const std::string& key, PassStats& stats) {
   }
   std::vector<std::string> problems;
   Json doc = render::renderInbound(mesh_, view->second, objects_, *pod, problems);
+  doc["trustBundle"] = trustBundle_;
   if (table_.publishInbound(key, std::move(doc))) {
     ++stats.documentsPublished;
   }
@@ -424,6 +428,17 @@ void Reconciler::renderPod(const std::string& key, PassStats& stats) {
   if (problems.empty()) {
     podProblems_.erase(key);
   }
+}
+
+void Reconciler::setTrustBundle(std::vector<std::string> bundle) {
+  if (bundle == trustBundle_) {
+    return;
+  }
+  trustBundle_ = std::move(bundle);
+  for (const auto& [key, obj] : objects_.all(Kind::kPod)) {
+    dirtyPods_.insert(key);
+  }
+  dirtyPods_.insert(publishedPods_.begin(), publishedPods_.end());
 }
 
 PassStats Reconciler::reconcile() {

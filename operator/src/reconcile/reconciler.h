@@ -71,6 +71,10 @@ class Reconciler {
   void setLeader(bool leader);
   bool leader() const { return leader_; }
 
+  // The roots proxies trust (PEM), carried by every Inbound document; a
+  // change republishes them all, so a trust-anchor rotation needs no restart.
+  void setTrustBundle(std::vector<std::string> bundle);
+
   bool pending() const;
   // One pass. When it published destinations and many pods are waiting as
   // well, the pods are left for the next pass (pending() stays true).
@@ -108,6 +112,7 @@ class Reconciler {
   bool leader_ = true;
   render::Objects objects_;
   render::MeshView mesh_;
+  std::vector<std::string> trustBundle_;
   std::vector<render::Verdict> meshVerdicts_;
   std::map<std::string, render::NamespaceView> views_;
 

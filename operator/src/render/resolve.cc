@@ -166,6 +166,8 @@ MeshView resolveMesh(const Objects& objects, std::vector<Verdict>& verdicts) {
                  parsed &&
                  (*parsed < std::chrono::hours(1) || *parsed > std::chrono::hours(8760))) {
         r = spec::invalid("spec.certificateLifetime", "must be from 1h to 8760h");
+      } else if (parsed) {
+        next.certificateLifetime = std::chrono::duration_cast<std::chrono::seconds>(*parsed);
       }
     }
     if (r && s.contains("mtls")) {

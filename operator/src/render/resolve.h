@@ -9,6 +9,7 @@
 // different target from a Service-wide one and is applied after it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -37,6 +38,7 @@ struct Verdict {
 
 struct MeshView {
   std::string trustDomain = "cluster.local";
+  std::chrono::seconds certificateLifetime{24 * 3600};  // of workload certificates
   std::string mtlsMode = "PERMISSIVE";
   json::Json policy;  // the defaults every destination starts from
 };

@@ -53,7 +53,8 @@ std::int64_t toNs(const struct timespec& ts) {
 
 bool isManifest(const fs::path& p) {
   std::string name = p.filename().string();
-  if (name.empty() || name[0] == '.') {
+  // The identity tokens file (operator/src/identity/token_review.h) is no manifest.
+  if (name.empty() || name[0] == '.' || name == "identity-tokens.yaml") {
     return false;
   }
   std::string ext = p.extension().string();

@@ -8,8 +8,13 @@
 
 #include "common/asio.h"
 #include "common/json/json.h"
+// Asio first (common/asio.h), then its TLS.
+#include <boost/asio/ssl.hpp>
+#include <sys/socket.h>
+
 #include "operator/src/discovery/table.h"
 #include "tests/operator/stream_client.h"
+#include "tests/support/process.h"
 
 namespace weft::op::discovery {
 namespace {
@@ -41,6 +46,9 @@ class ServerTest : public ::testing::Test {
     options.listen = "127.0.0.1:0";
     options.certificate = *cert;
     options.writeTimeout = std::chrono::milliseconds(3000);
+    if (configure_) {
+      configure_(options);
+    }
     auto server = Server::create(io_, table_, options);
     ASSERT_TRUE(server.ok()) << server.error().message;
     server_ = std::move(*server);
@@ -91,6 +99,7 @@ class ServerTest : public ::testing::Test {
     return s;
   }
 
+  std::function<void(ServerOptions&)> configure_;
   net::io_context io_;
   DocumentTable table_;
   std::unique_ptr<Server> server_;
@@ -286,6 +295,107 @@ TEST_F(ServerTest, DeliveriesCountStreamsByTheirDocumentsCurrentVersion) {
   EXPECT_TRUE(until(v2, 2, 2));
   byIp.reset();
   EXPECT_TRUE(until(v2, 1, 1));
+}
+
+// POST /v1/identity/certify through curl: the handler sees the header and
+// body; limits, methods and a slow answer that leaves the streams alone.
+class CertifyRouteTest : public ServerTest {
+ protected:
+  CertifyRouteTest() {
+    configure_ = [this](ServerOptions& o) {
+      o.maxCertifyBody = 1024;
+      o.readTimeout = std::chrono::milliseconds(500);
+      o.certify = [this](std::string authorization, std::string body,
+                         std::function<void(CertifyReply)> reply) {
+        seen_.push_back(authorization + "|" + body);
+        if (body == "hold") {
+          held_ = std::move(reply);
+        } else if (body == "busy") {
+          reply({429, R"({"error":"slow down"})", 3});
+        } else {
+          reply({200, R"({"ok":true})", 0});
+        }
+      };
+    };
+  }
+  weft::testing::RunResult curl(const std::string& body, std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv{
+        "/usr/bin/curl", "-sk", "-i", "--max-time", "10", "-H", "Authorization: Bearer t0k",
+        "--data-binary", body};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back("https://127.0.0.1:" + std::to_string(server_->port()) + "/v1/identity/certify");
+    return weft::testing::runProcess(argv);
+  }
+  std::vector<std::string> seen_;  // on the server's thread
+  std::function<void(CertifyReply)> held_;
+};
+
+TEST_F(CertifyRouteTest, HandlerSeesTokenAndBodyAndItsAnswerIsSent) {
+  auto ok = curl(R"({"csr":"x"})");
+  EXPECT_NE(ok.out.find("HTTP/1.1 200"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find(R"({"ok":true})"), std::string::npos) << ok.out;
+  auto busy = curl("busy");
+  EXPECT_NE(busy.out.find("HTTP/1.1 429"), std::string::npos) << busy.out;
+  EXPECT_NE(busy.out.find("Retry-After: 3"), std::string::npos) << busy.out;
+  onServer([&] {
+    ASSERT_EQ(seen_.size(), 2u);
+    EXPECT_EQ(seen_[0], R"(Bearer t0k|{"csr":"x"})");
+  });
+}
+
+TEST_F(CertifyRouteTest, LimitsAndMethods) {
+  auto big = curl(std::string(2000, 'x'));
+  EXPECT_NE(big.out.find("HTTP/1.1 413"), std::string::npos) << big.out;
+  auto get = curl("", {"-G"});
+  EXPECT_NE(get.out.find("HTTP/1.1 405"), std::string::npos) << get.out;
+  onServer([&] { EXPECT_TRUE(seen_.empty()); });
+}
+
+TEST_F(CertifyRouteTest, APendingAnswerDoesNotHoldUpStreams) {
+  publish("a.demo:80", outboundDoc("a.demo:80", 1));
+  auto pending = std::async(std::launch::async, [this] { return curl("hold"); });
+  bool held = false;
+  for (int i = 0; i < 200 && !held; ++i) {
+    onServer([&] { held = static_cast<bool>(held_); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // waiting for curl
+  }
+  ASSERT_TRUE(held);
+  auto stream = open("/v1/discovery/outbound?authority=a.demo:80");
+  ASSERT_TRUE(stream);
+  EXPECT_EQ(next(*stream)["backends"]["a.demo:80"]["endpoints"].size(), 1u);
+  publish("a.demo:80", outboundDoc("a.demo:80", 2));
+  EXPECT_EQ(next(*stream)["backends"]["a.demo:80"]["endpoints"].size(), 2u);
+  onServer([&] { held_({200, R"({"late":true})", 0}); });
+  auto answer = pending.get();
+  EXPECT_NE(answer.out.find(R"({"late":true})"), std::string::npos) << answer.out;
+}
+
+TEST_F(CertifyRouteTest, APartialBodyTimesOutWithoutStallingStreams) {
+  net::io_context cio;
+  net::ssl::context ctx(net::ssl::context::tls_client);
+  ctx.set_verify_mode(net::ssl::verify_none);
+  net::ssl::stream<net::ip::tcp::socket> slow(cio, ctx);
+  slow.next_layer().connect({net::ip::make_address("127.0.0.1"), server_->port()});
+  timeval tv{5, 0};  // a bounded wait below, whatever the server does
+  ::setsockopt(slow.next_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  slow.handshake(net::ssl::stream_base::client);
+  std::string head =
+      "POST /v1/identity/certify HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"csr\"";
+  net::write(slow, net::buffer(head));
+
+  publish("a.demo:80", outboundDoc("a.demo:80", 1));
+  auto stream = open("/v1/discovery/outbound?authority=a.demo:80");
+  ASSERT_TRUE(stream);
+  EXPECT_EQ(next(*stream)["backends"]["a.demo:80"]["endpoints"].size(), 1u);
+
+  // readTimeout is 500 ms: the server hangs up without calling the handler.
+  auto start = std::chrono::steady_clock::now();
+  char buf[256];
+  boost::system::error_code ec;
+  slow.read_some(net::buffer(buf), ec);
+  EXPECT_TRUE(ec) << "expected the connection closed";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+  onServer([&] { EXPECT_TRUE(seen_.empty()); });
 }
 
 }  // namespace

@@ -270,6 +270,24 @@ spec: {mtls: {mode: STRICT}, defaults: {loadBalancer: {type: LeastRequest}}}
   EXPECT_EQ(Json::parse(table_.inbound("demo/unknown")->line)["mtls"], "STRICT");
 }
 
+TEST_F(ReconcilerTest, TrustBundleChangeRepublishesEveryInbound) {
+  apply(kWorld);
+  reconciler_.reconcile();
+  EXPECT_EQ(Json::parse(table_.inbound("demo/b-0")->line)["trustBundle"], Json::array());
+  reconciler_.setTrustBundle({"ROOT-A", "ROOT-B"});
+  EXPECT_TRUE(reconciler_.pending());
+  notified_.clear();
+  PassStats s = reconciler_.reconcile();
+  EXPECT_EQ(s.documentsPublished, 2u) << "both pods, no Outbound";
+  for (const char* pod : {"demo/b-0", "demo/b-1"}) {
+    EXPECT_EQ(Json::parse(table_.inbound(pod)->line)["trustBundle"], Json({"ROOT-A", "ROOT-B"}))
+        << pod;
+  }
+  EXPECT_EQ(Json::parse(table_.inbound("demo/unknown")->line)["trustBundle"].size(), 2u);
+  reconciler_.setTrustBundle({"ROOT-A", "ROOT-B"});
+  EXPECT_FALSE(reconciler_.pending()) << "the same bundle changes nothing";
+}
+
 TEST_F(ReconcilerTest, ReplaceDropsWhatIsGone) {
   apply(kWorld);
   reconciler_.reconcile();
