@@ -1,9 +1,8 @@
 // The injector's webhook CA, serving certificate and caBundle.
-#include "operator/src/identity/keeper.h"
-
 #include "common/kube/kube_api.h"
 #include "common/log/log.h"
 #include "common/strings.h"
+#include "operator/src/identity/keeper.h"
 #include "operator/src/identity/secrets.h"
 
 namespace weft::op::identity {
