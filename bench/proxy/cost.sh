@@ -41,26 +41,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  local p
-  for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 10000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return 0
-    fi
-  done
-  echo "cost: no free port" >&2
-  return 1
-}
-wait_port() {
-  for _ in $(seq 1 300); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "cost: nothing listening on $1" >&2
-  return 1
-}
+. "$(dirname "$0")/lib.sh"
 
 HOST=backend.bench:8080
 BACKEND_PORT=$(free_port)

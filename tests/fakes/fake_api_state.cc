@@ -5,60 +5,29 @@
 #include <algorithm>
 #include <ctime>
 
+#include "common/strings.h"
+
 namespace weft::testing {
 namespace {
 
 using Json = nlohmann::json;
 using OJson = nlohmann::ordered_json;
 
+// Continue tokens: URL-safe base64 without padding, like the real server's.
 std::string base64UrlEncode(const std::string& in) {
-  static constexpr char kChars[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += kChars[(acc >> bits) & 63];
-    }
-  }
-  if (bits > 0) {
-    out += kChars[(acc << (6 - bits)) & 63];
+  std::string out = base64Encode(in);
+  std::replace(out.begin(), out.end(), '+', '-');
+  std::replace(out.begin(), out.end(), '/', '_');
+  while (!out.empty() && out.back() == '=') {
+    out.pop_back();
   }
   return out;
 }
 
+// "" for a token that is not base64 (the caller answers 410 or 400).
 std::string base64UrlDecode(const std::string& in) {
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v = -1;
-    if (c >= 'A' && c <= 'Z')
-      v = c - 'A';
-    else if (c >= 'a' && c <= 'z')
-      v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9')
-      v = c - '0' + 52;
-    else if (c == '-' || c == '+')
-      v = 62;
-    else if (c == '_' || c == '/')
-      v = 63;
-    else if (c == '=')
-      break;
-    else
-      return "";
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  return out;
+  auto out = base64Decode(in);
+  return out ? *out : std::string();
 }
 
 std::string percentDecode(const std::string& in) {

@@ -32,8 +32,6 @@ constexpr std::uint64_t kUnlimited = std::numeric_limits<std::uint64_t>::max();
 constexpr auto kEndpointPoll = std::chrono::milliseconds(20);
 constexpr Ms kDefaultConnectTimeout{10000};
 
-auto ecTok(boost::system::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
-
 }  // namespace
 
 void Exchange::endTry() {

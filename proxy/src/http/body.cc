@@ -19,8 +19,6 @@ namespace {
 namespace asio = boost::asio;
 using net::SteadyClock;
 
-auto ecTok(boost::system::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
-
 }  // namespace
 
 // Reads the next piece of the request body into chunk_; returns its size.

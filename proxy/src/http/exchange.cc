@@ -24,8 +24,6 @@ using net::SteadyClock;
 constexpr auto kFirstDocumentWaitStep = std::chrono::milliseconds(10);
 constexpr int kFirstDocumentWaitSteps = 100;
 
-auto ecTok(boost::system::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
-
 // Retries of requests without a document (passthrough, inbound): only what
 // never reached the app, which retry.cc allows whatever `on` says.
 const resilience::RetrySettings& directRetries() {

@@ -35,8 +35,6 @@ const std::shared_ptr<spdlog::logger>& logger() {
   return l;
 }
 
-auto ecTok(boost::system::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
-
 }  // namespace
 
 asio::awaitable<void> sendError(net::WorkerContext& ctx, net::LiveConnection& live,
