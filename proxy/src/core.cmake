@@ -8,10 +8,12 @@ set(WEFT_PROXY_CORE_SOURCES
   src/http/body.cc
   src/http/exchange.cc
   src/http/http1_proxy.cc
+  src/identity/identity_client.cc
   src/metrics/proxy_metrics.cc
   src/net/address.cc
   src/net/upstream.cc
   src/net/worker.cc
   src/tcp/detect.cc
   src/tcp/relay.cc
+  src/tls/credentials.cc
 )
