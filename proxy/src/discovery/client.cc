@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <functional>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -216,7 +217,9 @@ struct Client::Impl {
     }
     beast::flat_buffer buffer;
     http::response_parser<http::buffer_body> parser;
-    parser.body_limit(boost::none);  // a stream is unbounded; each line is bounded below
+    // A stream is unbounded; each line is bounded below. Beast 1.74 fails any
+    // Content-Length against boost::none, so "no limit" is the largest value.
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     parser.header_limit(kMaxHeaderBytes);
     co_await http::async_read_header(stream, buffer, parser,
                                      asio::redirect_error(asio::use_awaitable, ec));
