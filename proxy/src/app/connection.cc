@@ -168,7 +168,11 @@ asio::awaitable<void> forwardTcp(net::WorkerContext& ctx, net::Stream& client,
     }
   });
   co_await up.socket().async_connect(target, ecTok(ec));
-  std::string identity = handle ? handle->identity() : std::string();
+  std::string identity;
+  if (handle) {
+    auto it = dest->backends.find(out->authority);
+    identity = it != dest->backends.end() ? it->second.identityOf(handle->address()) : "";
+  }
   bool ok = !ec;
   if (ok && !identity.empty()) {
     ok = co_await upgradeUpstream(ctx, up, identity);

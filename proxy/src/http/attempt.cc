@@ -164,7 +164,11 @@ asio::awaitable<Exchange::TryEnd> Exchange::attempt(TryFailure& failure) {
 }
 
 std::string Exchange::expectedIdentity() const {
-  return handle_ ? handle_->identity() : std::string();
+  if (!handle_) {
+    return {};
+  }
+  auto it = dest_->backends.find(*backendName_);
+  return it == dest_->backends.end() ? std::string() : it->second.identityOf(handle_->address());
 }
 
 // mTLS to a meshed endpoint, under the connect deadline already armed: the

@@ -17,13 +17,11 @@ struct EndpointState : std::enable_shared_from_this<EndpointState> {
       : address(endpoint.address),
         weight(endpoint.weight),
         ready(endpoint.ready),
-        identity(endpoint.identity),
         ewma(settings.ewmaDecay, settings.defaultRtt, now) {}
 
   std::string address;
   std::uint32_t weight;
   bool ready;
-  std::string identity;
   std::uint32_t outstanding = 0;
   PeakEwma ewma;
   std::int64_t rrCurrent = 0;  // smooth weighted round robin's running weight

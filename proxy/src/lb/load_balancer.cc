@@ -82,11 +82,6 @@ EndpointHandle& EndpointHandle::operator=(EndpointHandle&& other) noexcept {
 
 EndpointHandle::~EndpointHandle() { finish(nullptr); }
 
-const std::string& EndpointHandle::identity() const {
-  static const std::string kNone;
-  return state_ ? state_->identity : kNone;
-}
-
 const std::string& EndpointHandle::address() const {
   static const std::string kNone;
   return state_ ? state_->address : kNone;
@@ -160,7 +155,6 @@ void LoadBalancer::update(std::span<const Endpoint> endpoints) {
     auto it = old.find(endpoint.address);
     if (it != old.end()) {
       it->second->weight = endpoint.weight;
-      it->second->identity = endpoint.identity;
       it->second->ready = endpoint.ready;
       next.push_back(it->second);
     } else {

@@ -22,7 +22,6 @@ struct Endpoint {
   std::string address;       // "ip:port"; identifies the endpoint across updates
   std::uint32_t weight = 1;  // 0: takes no new requests
   bool ready = true;         // the caller passes `ready && !terminating`
-  std::string identity;      // expected peer SPIFFE ID (mTLS); empty when not meshed
 };
 
 // Maps policy.loadBalancer in docs/api.md.
@@ -74,7 +73,6 @@ class EndpointHandle {
   ~EndpointHandle();
 
   const std::string& address() const;
-  const std::string& identity() const;
   // This request is the single probe of an endpoint coming back from ejection.
   bool isProbe() const { return probe_; }
   // Records latency (now - pick time) and the outcome; later calls do nothing.

@@ -191,6 +191,12 @@ void Destinations::apply(Destination& d, const api::Outbound& outbound,
     }
     auto endpoints = route::endpointsFrom(backend);
     it->second.balancer->update(endpoints);
+    it->second.identities.clear();
+    for (const auto& ep : backend.endpoints) {
+      if (!ep.identity.empty()) {
+        it->second.identities.emplace(ep.address, ep.identity);
+      }
+    }
     it->second.readiness.update(it->second.balancer->readyCount());
   }
   std::erase_if(d.backends, [&](const auto& kv) { return named.count(kv.first) == 0; });

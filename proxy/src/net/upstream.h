@@ -88,6 +88,13 @@ struct BackendState {
   std::unique_ptr<lb::LoadBalancer> balancer;
   lb::Algorithm algorithm;  // fixed per balancer: a change makes a new one
   resilience::ReadinessTracker readiness;
+  // Expected peer SPIFFE ID by endpoint address, for meshed endpoints only.
+  std::unordered_map<std::string, std::string> identities;
+  const std::string& identityOf(const std::string& address) const {
+    static const std::string kNone;
+    auto it = identities.find(address);
+    return it == identities.end() ? kNone : it->second;
+  }
 };
 
 // A destination (an Outbound's authority, an inbound port, or passthrough):

@@ -206,7 +206,7 @@ std::vector<lb::Endpoint> endpointsFrom(const api::Backend& backend) {
   constexpr std::int64_t kMax = std::numeric_limits<std::uint32_t>::max();
   for (const auto& ep : backend.endpoints) {
     const auto weight = static_cast<std::uint32_t>(std::clamp<std::int64_t>(ep.weight, 0, kMax));
-    out.push_back(lb::Endpoint{ep.address, weight, ep.ready && !ep.terminating, ep.identity});
+    out.push_back(lb::Endpoint{ep.address, weight, ep.ready && !ep.terminating});
   }
   return out;
 }
