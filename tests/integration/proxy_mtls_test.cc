@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/json/json.h"
 #include "tests/fakes/fake_control_plane.h"
 #include "tests/integration/proxy_harness.h"
 
@@ -46,16 +47,16 @@ class MtlsTest : public ::testing::Test {
 
   // The proxy of pod demo/<name> with service account <sa>, certified by `cp`.
   std::unique_ptr<Proxy> startProxy(FakeControlPlane& cp, const std::string& name,
-                                    const std::string& sa) {
+                                    const std::string& sa, unsigned short appPort = 0) {
     ::setenv("POD_NAMESPACE", "demo", 1);
     ::setenv("POD_NAME", name.c_str(), 1);
     ::setenv("SERVICE_ACCOUNT", sa.c_str(), 1);
     auto p = std::make_unique<Proxy>(
         dir_, "",
-        std::vector<std::string>{"--control-plane", cp.address(), "--control-plane-ca",
-                                 cp.servingCaFile(), "--identity-token-file",
-                                 dir_.file(sa + "-token"), "--inbound-app-port",
-                                 std::to_string(backend_->port()), "--workers", "2"});
+        std::vector<std::string>{
+            "--control-plane", cp.address(), "--control-plane-ca", cp.servingCaFile(),
+            "--identity-token-file", dir_.file(sa + "-token"), "--inbound-app-port",
+            std::to_string(appPort != 0 ? appPort : backend_->port()), "--workers", "2"});
     ::unsetenv("POD_NAME");
     return p;
   }
@@ -67,10 +68,10 @@ class MtlsTest : public ::testing::Test {
 
   // Both proxies up and certified; the inbound one with `inbound` as its document.
   void startMesh(const std::string& inbound, const std::string& expectedIdentity = kBackendId,
-                 FakeControlPlane* serverCp = nullptr) {
+                 FakeControlPlane* serverCp = nullptr, unsigned short appPort = 0) {
     FakeControlPlane& scp = serverCp != nullptr ? *serverCp : *cp_;
     scp.setDocument("inbound:demo/backend-0", inbound);
-    server_ = startProxy(scp, "backend-0", "backend");
+    server_ = startProxy(scp, "backend-0", "backend", appPort);
     client_ = startProxy(*cp_, "frontend-0", "frontend");
     ASSERT_TRUE(waitFor([&] { return ready(*server_) && ready(*client_); }, 10s))
         << server_->log() << client_->log();
@@ -149,6 +150,42 @@ TEST_F(MtlsTest, APeerFromAForeignCaIsRefused) {
   EXPECT_GE(metric(*server_, "weft_tls_handshakes_total", {"inbound", "result=\"failed\""}), 1);
 }
 
+// Two roots in both bundles, delivered on the Inbound streams: proxies
+// certified by different CAs trust each other without a restart.
+TEST_F(MtlsTest, ATrustBundleFromTheInboundDocumentLetsTheAnchorRotate) {
+  auto foreign = FakeControlPlane::start(dir_.path(), "foreign");
+  ASSERT_TRUE(foreign) << foreign.error().message;
+  (*foreign)->addToken("backend-token", "demo", "backend");
+  startMesh(inboundJson(backend_->port(), "PERMISSIVE"), kBackendId, foreign->get());
+  auto before = call("GET", "/hello");
+  ASSERT_TRUE(before);
+  EXPECT_EQ(before->status, 502);
+
+  json::Json bundle = {cp_->ca().rootPem, (*foreign)->ca().rootPem};
+  auto withBundle = [&](std::string doc) {
+    auto j = json::parse(doc).value();
+    j["trustBundle"] = bundle;
+    return json::dump(j);
+  };
+  (*foreign)->setDocument("inbound:demo/backend-0",
+                          withBundle(inboundJson(backend_->port(), "PERMISSIVE")));
+  auto frontend = json::parse(inboundJson(backend_->port(), "PERMISSIVE")).value();
+  frontend["pod"] = "demo/frontend-0";
+  frontend["identity"] = kFrontendId;
+  cp_->setDocument("inbound:demo/frontend-0", withBundle(json::dump(frontend)));
+  EXPECT_TRUE(waitFor(
+      [&] {
+        auto r = call("GET", "/hello");
+        return r && r->status == 200;
+      },
+      15s))
+      << client_->log() << server_->log();
+  auto config = get(client_->ports().admin, "admin", "/config", 2s);
+  ASSERT_TRUE(config);
+  auto fp = weft::tls::fingerprint(weft::tls::parseCert((*foreign)->ca().rootPem).value());
+  EXPECT_NE(config->body.find(fp), std::string::npos) << config->body;
+}
+
 // openssl s_client speaking to the inbound port as another proxy would.
 // The server closes after the answer (Connection: close), which ends s_client.
 RunResult sClient(unsigned short port, const std::string& cert, const std::string& key,
@@ -194,6 +231,42 @@ TEST_F(MtlsTest, OpensslSeesTheSpiffeIdAndAnExpiredClientCertificateIsRefused) {
                std::max(0.0, failedBefore);
       },
       5s));
+}
+
+// ALPN weft/tcp: the inbound proxy relays the decrypted bytes to the app's
+// TCP port; authorization by identity closes a caller it does not allow.
+TEST_F(MtlsTest, WeftTcpIsRelayedAndAuthorizedByIdentity) {
+  EchoServer echo("hello\n");
+  std::string tcpInbound =
+      std::string(R"({"kind":"Inbound","version":"1","pod":"demo/backend-0",)") +
+      R"("mtls":"STRICT","ports":[{"port":)" + std::to_string(echo.port()) +
+      R"(,"protocol":"tcp"}],"authorization":{"rules":[{"action":"ALLOW",)" +
+      R"("from":{"identities":[")" + kFrontendId + R"("]}}]}})";
+  startMesh(tcpInbound, kBackendId, nullptr, echo.port());
+  auto now = std::chrono::system_clock::now();
+  auto frontend = cp_->ca().issue(kFrontendId, now - 1h, now + 1h);
+  auto other = cp_->ca().issue("spiffe://cluster.local/ns/demo/sa/other", now - 1h, now + 1h);
+  ASSERT_TRUE(frontend && other);
+  dir_.write("f.pem", frontend->first);
+  dir_.write("f.key", frontend->second);
+  dir_.write("o.pem", other->first);
+  dir_.write("o.key", other->second);
+  dir_.write("issuer.pem", cp_->ca().issuerPem);
+  dir_.write("root.pem", cp_->ca().rootPem);
+  auto run = [&](const std::string& who) {
+    return runProcess(
+        {"/usr/bin/openssl", "s_client", "-connect",
+         "127.0.0.1:" + std::to_string(server_->ports().inbound), "-alpn", "weft/tcp", "-cert",
+         dir_.file(who + ".pem"), "-key", dir_.file(who + ".key"), "-cert_chain",
+         dir_.file("issuer.pem"), "-CAfile", dir_.file("root.pem"), "-quiet"},
+        "ping-over-mtls\n", 2s);  // the echo server never closes
+  };
+  auto allowed = run("f");
+  EXPECT_NE(allowed.out.find("hello"), std::string::npos) << allowed.out << allowed.err;
+  EXPECT_NE(allowed.out.find("ping-over-mtls"), std::string::npos) << allowed.out;
+  auto denied = run("o");
+  EXPECT_EQ(denied.out.find("hello"), std::string::npos) << denied.out;
+  EXPECT_GE(metric(*server_, "weft_authz_denied_total", {"protocol=\"tcp\""}), 1);
 }
 
 TEST_F(MtlsTest, StrictRefusesPlaintextWhileMtlsPasses) {
