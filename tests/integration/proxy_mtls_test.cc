@@ -305,6 +305,32 @@ TEST_F(MtlsTest, AccessPolicyAllowsAndDeniesByIdentityPathAndMethod) {
   EXPECT_GE(metric(*server_, "weft_authz_denied_total", {"protocol=\"http\""}), 4);
 }
 
+TEST_F(MtlsTest, ReadyOnlyWithACertificateWhichOutlivesAnOutageUntilItExpires) {
+  cp_->setAvailable(false);
+  cp_->setLifetime(6s);
+  auto p = startProxy(*cp_, "frontend-0", "frontend");
+  EXPECT_FALSE(waitFor([&] { return ready(*p); }, 500ms));
+  cp_->setAvailable(true);
+  ASSERT_TRUE(waitFor([&] { return ready(*p); }, 10s)) << p->log();
+  cp_->setAvailable(false);
+  auto failures = [&] {
+    auto log = p->log();
+    std::size_t n = 0;
+    for (auto i = log.find("certify failed"); i != std::string::npos;
+         i = log.find("certify failed", i + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  auto before = failures();
+  // The renewal (at 70 % of the lifetime) fails, yet the old certificate
+  // still serves...
+  ASSERT_TRUE(waitFor([&] { return failures() > before; }, 10s)) << p->log();
+  EXPECT_TRUE(ready(*p));
+  // ...until it expires.
+  EXPECT_TRUE(waitFor([&] { return !ready(*p); }, 10s)) << p->log();
+}
+
 TEST_F(MtlsTest, LeafRotationUnderLoadLosesNoRequest) {
   cp_->setLifetime(2s);  // renewed every 1.4 s
   startMesh(inboundJson(backend_->port(), "STRICT"));

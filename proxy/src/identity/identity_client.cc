@@ -243,7 +243,8 @@ struct IdentityClient::Impl {
           log->error("certificate expired and not renewed: {}", r.error().message);
           publish(nullptr);
         } else {
-          log->warn("certify failed, {} ; retrying in {} ms", r.error().message, wait.count());
+          log->warn("certify failed: {}; keeping the current certificate, retrying in {} ms",
+                    r.error().message, wait.count());
         }
       }
       timer.expires_after(wait);
