@@ -3,6 +3,7 @@ set(WEFT_PROXY_CORE_SOURCES
   src/admin/admin_server.cc
   src/app/connection.cc
   src/app/server.cc
+  src/app/tcp_forward.cc
   src/http/framing.cc
   src/http/attempt.cc
   src/http/body.cc
