@@ -148,7 +148,15 @@ Result<int> runServer(const ServerOptions& options) {
 
   std::unique_ptr<discovery::Client> discoveryClient;
   if (options.discovery) {
-    auto c = discovery::Client::create(*options.discovery,
+    auto discoveryOptions = *options.discovery;
+    if (identityClient) {
+      discoveryOptions.presentCertificate = [id = identityClient.get()](ssl_st* ssl) {
+        if (auto c = id->current()) {
+          c->present(ssl);
+        }
+      };
+    }
+    auto c = discovery::Client::create(std::move(discoveryOptions),
                                        [&](config::SnapshotPtr s) { postTable(std::move(s)); });
     if (!c) {
       return c.error().context("--control-plane");

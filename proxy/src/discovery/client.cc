@@ -191,6 +191,9 @@ struct Client::Impl {
       co_return makeError(ErrorCode::kInvalidArgument, "bad server name " + name);
     }
     stream.set_verify_callback(ssl::host_name_verification(name));
+    if (options.presentCertificate) {
+      options.presentCertificate(stream.native_handle());
+    }
     auto& lowest = beast::get_lowest_layer(stream);
     lowest.expires_after(options.connectTimeout);
     co_await lowest.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));

@@ -132,6 +132,14 @@ Result<void> Credentials::build(const weft::tls::PKey& key, std::span<const weft
   return {};
 }
 
+void Credentials::present(ssl_st* ssl) const {
+  SSL_use_certificate(ssl, chain_[0].get());
+  SSL_use_PrivateKey(ssl, key_.get());
+  for (std::size_t i = 1; i < chain_.size(); ++i) {
+    SSL_add1_chain_cert(ssl, chain_[i].get());
+  }
+}
+
 void setAlpn(ssl_st* ssl, std::string_view alpn) {
   std::string wire = wireList({alpn});
   SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>(wire.data()),

@@ -41,6 +41,10 @@ class Credentials {
   boost::asio::ssl::context& client() const { return client_; }
   boost::asio::ssl::context& server() const { return server_; }
 
+  // Puts the workload certificate, its chain and key on one connection made
+  // from another context (e.g. to the control plane).
+  void present(ssl_st* ssl) const;
+
   const std::string& identity() const { return identity_; }
   weft::tls::SystemTime notAfter() const { return notAfter_; }
   const std::vector<std::string>& bundleFingerprints() const { return bundleFingerprints_; }
