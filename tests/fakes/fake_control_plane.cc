@@ -1,6 +1,7 @@
 // FakeControlPlane: common/http server, common/tls CA.
 #include "tests/fakes/fake_control_plane.h"
 
+#include <ctime>
 #include <fstream>
 
 #include "common/json/json.h"
@@ -26,6 +27,15 @@ std::string decode(std::string_view s) {
     }
   }
   return out;
+}
+
+std::string rfc3339(Clock::time_point t) {
+  auto secs = Clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 void writeFile(const std::string& path, const std::string& content) {
@@ -207,7 +217,7 @@ http::Response FakeControlPlane::certify(const http::Request& request) {
   json::Json answer{{"identity", id},
                     {"certificateChain", {weft::tls::certPem(*leaf).valueOr(""), ca_.issuerPem}},
                     {"trustBundle", {ca_.rootPem}},
-                    {"notAfter", ""}};
+                    {"notAfter", rfc3339(notAfter)}};
   return http::Response::json(200, json::dump(answer));
 }
 
