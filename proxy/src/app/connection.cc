@@ -216,7 +216,7 @@ asio::awaitable<void> handleConnection(net::WorkerContext& ctx, net::Tcp::socket
   const config::Snapshot* t = ctx.table.get();
   const api::Inbound* in = inbound && t != nullptr ? t->inbound() : nullptr;
   beast::flat_buffer buffer;
-  if (inbound && (!opaque || ctx.settings.mtlsInbound)) {
+  if (inbound && (!opaque || ctx.settings.mtls)) {
     // Meshed callers speak TLS first, even to server-first ports, so every
     // inbound connection is looked at; a silent plaintext client costs the
     // detection timeout.

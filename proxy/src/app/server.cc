@@ -196,7 +196,7 @@ Result<int> runServer(const ServerOptions& options) {
     }
   }
   settings.ownListeners = {outboundEp, inboundEp};
-  settings.mtlsInbound = identityClient != nullptr;
+  settings.mtls = identityClient != nullptr;
   followBundle(*initial);
 
   std::uint64_t exportedOk = 0;

@@ -127,7 +127,7 @@ asio::awaitable<void> forwardTcp(net::WorkerContext& ctx, net::Stream& client,
   });
   co_await up.socket().async_connect(target, ecTok(ec));
   std::string identity;
-  if (handle) {
+  if (handle && ctx.settings.mtls) {
     auto it = dest->backends.find(out->authority);
     identity = it != dest->backends.end() ? it->second.identityOf(handle->address()) : "";
   }

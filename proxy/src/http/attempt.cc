@@ -164,7 +164,7 @@ asio::awaitable<Exchange::TryEnd> Exchange::attempt(TryFailure& failure) {
 }
 
 std::string Exchange::expectedIdentity() const {
-  if (!handle_) {
+  if (!handle_ || !ctx_.settings.mtls) {
     return {};
   }
   auto it = dest_->backends.find(*backendName_);

@@ -35,9 +35,10 @@ struct Settings {
   // Inbound connections that were not redirected go to this loopback port
   // (0: none). For running without iptables, e.g. two proxies in tests.
   std::uint16_t inboundAppPort = 0;
-  // The proxy has an identity: inbound connections are checked for mTLS even
-  // on opaque ports.
-  bool mtlsInbound = false;
+  // The proxy has a workload identity: meshed endpoints are dialled with
+  // mTLS, and inbound connections are checked for it even on opaque ports.
+  // Without one (no token: local runs) everything stays plaintext.
+  bool mtls = false;
   // Our own listeners: a destination equal to one of them would loop.
   std::vector<Tcp::endpoint> ownListeners;
   unsigned workers = 1;
