@@ -230,6 +230,12 @@ asio::awaitable<void> handleConnection(net::WorkerContext& ctx, net::Tcp::socket
     }
     if (peek.timedOut) {
       ctx.metrics.detectTimeouts.inc();
+      // A server-first port stays opaque from now on, unless mTLS callers
+      // could still come (they speak first).
+      if (!ctx.settings.mtls && redirected &&
+          ctx.opaqueDestinations.size() < net::WorkerContext::kMaxOpaqueDestinations) {
+        ctx.opaqueDestinations.insert(dst);
+      }
     }
     opaque = opaque || peek.timedOut || peek.detected != tcp::Detected::kHttp1;
   }
