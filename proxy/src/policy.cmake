@@ -1,5 +1,6 @@
 # Sources of weft_proxy_policy (lb/, resilience/, route/), relative to proxy/.
 set(WEFT_PROXY_POLICY_SOURCES
+  src/authz/authorizer.cc
   src/lb/load_balancer.cc
   src/lb/p2c.cc
   src/lb/peak_ewma.cc

@@ -2,7 +2,8 @@
 # integration tests running the real weft-proxy against real backends.
 weft_test(proxy_core_test LABEL unit
   SOURCES http/framing_test.cc tcp/detect_test.cc net/address_test.cc net/upstream_test.cc
-  LIBS weft_proxy)
+          tls/credentials_test.cc
+  LIBS weft_proxy weft_fake_control_plane)
 
 weft_test(proxy_integration_test LABEL integration TIMEOUT 300
   SOURCES ${PROJECT_SOURCE_DIR}/tests/integration/proxy_harness.cc

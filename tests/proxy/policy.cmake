@@ -12,3 +12,6 @@ weft_test(proxy_route_test LABEL unit
   SOURCES route/headers_test.cc route/route_table_test.cc route/fault_test.cc
           route/from_api_test.cc
   LIBS weft_proxy_policy)
+weft_test(proxy_authz_test LABEL unit
+  SOURCES authz/authorizer_test.cc
+  LIBS weft_proxy_policy)

@@ -9,6 +9,7 @@
 #include "common/file.h"
 #include "common/flags/flags.h"
 #include "common/log/log.h"
+#include "common/tls/pki.h"
 #include "proxy/src/app/server.h"
 #include "proxy/src/init/init.h"
 #include "proxy/src/lifecycle/command.h"
@@ -66,6 +67,22 @@ int run(int argc, const char* const* argv) {
                  "PEM file with the roots that sign the control plane's certificate")
       ->needs(cp)
       ->check(CLI::ExistingFile);
+  std::string tokenFile;
+  if (const char* env = std::getenv("WEFT_IDENTITY_TOKEN_FILE")) {
+    tokenFile = env;
+  }
+  std::string trustDomain = "cluster.local";
+  unsigned inboundAppPort = 0;
+  app.add_option("--identity-token-file", tokenFile,
+                 "service-account token (audience weft.io/identity) for the workload "
+                 "certificate; enables mTLS (env WEFT_IDENTITY_TOKEN_FILE); the identity is "
+                 "POD_NAMESPACE and SERVICE_ACCOUNT from the environment")
+      ->needs(cp);
+  app.add_option("--trust-domain", trustDomain, "SPIFFE trust domain")->capture_default_str();
+  app.add_option("--inbound-app-port", inboundAppPort,
+                 "deliver inbound connections that were not redirected to 127.0.0.1:PORT "
+                 "(running without iptables)")
+      ->check(CLI::Range(1u, 65535u));
   app.add_option("--outbound-listen", outboundListen, "outbound listener")->capture_default_str();
   app.add_option("--inbound-listen", inboundListen, "inbound listener")->capture_default_str();
   app.add_option("--admin-listen", adminListen, "admin listener")->capture_default_str();
@@ -148,8 +165,26 @@ int run(int argc, const char* const* argv) {
     if (ns != nullptr && name != nullptr && *ns != '\0' && *name != '\0') {
       d.pod = std::string(ns) + "/" + name;
     }
+    if (!tokenFile.empty()) {
+      const char* sa = std::getenv("SERVICE_ACCOUNT");
+      if (d.pod.has_value() == false || sa == nullptr || *sa == '\0') {
+        return flags::fail(app,
+                           "--identity-token-file: POD_NAMESPACE, POD_NAME and SERVICE_ACCOUNT "
+                           "must be set");
+      }
+      identity::IdentityOptions id;
+      id.host = d.host;
+      id.port = d.port;
+      id.caPem = d.caPem;
+      id.tokenFile = tokenFile;
+      id.spiffeId = weft::tls::workloadId(trustDomain, ns, sa);
+      options.identity = std::move(id);
+    }
     options.discovery = std::move(d);
+  } else if (!tokenFile.empty()) {
+    return flags::fail(app, "an identity token needs --control-plane (the CA that signs it)");
   }
+  options.settings.inboundAppPort = static_cast<std::uint16_t>(inboundAppPort);
   options.workers = workers;
   options.configFile = configFile;
   struct Listen {

@@ -5,12 +5,14 @@
 #include <memory>
 #include <vector>
 
+#include "common/json/json.h"
 #include "common/log/log.h"
 #include "proxy/src/admin/admin_server.h"
 #include "proxy/src/app/connection.h"
 #include "proxy/src/config/file_watcher.h"
 #include "proxy/src/net/address.h"
 #include "proxy/src/net/worker.h"
+#include "proxy/src/tls/credentials.h"
 
 namespace weft::proxy::app {
 namespace {
@@ -96,12 +98,39 @@ Result<int> runServer(const ServerOptions& options) {
       });
     }
   };
+  std::unique_ptr<identity::IdentityClient> identityClient;
+  // The trust bundle also arrives with the Inbound document (anchor rotation).
+  auto followBundle = [&](const config::Snapshot& snapshot) {
+    if (identityClient && snapshot.inbound() != nullptr &&
+        !snapshot.inbound()->trustBundle.empty()) {
+      identityClient->setTrustBundle(snapshot.inbound()->trustBundle);
+    }
+  };
   auto postTable = [&](config::SnapshotPtr snapshot) {
     for (auto& w : workers) {
       asio::post(w.worker->io(), [ctx = w.ctx.get(), snapshot] { ctx->setTable(snapshot); });
     }
+    followBundle(*snapshot);
     leaveIfAppsDone(*snapshot);
   };
+  if (options.identity) {
+    auto c = identity::IdentityClient::create(
+        *options.identity, [&](std::shared_ptr<const tls::Credentials> creds) {
+          metrics.certificateExpiry.set(
+              creds ? static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(
+                                              creds->notAfter().time_since_epoch())
+                                              .count())
+                    : 0.0);
+          // New handshakes use these; open connections keep theirs.
+          for (auto& w : workers) {
+            asio::post(w.worker->io(), [ctx = w.ctx.get(), creds] { ctx->credentials = creds; });
+          }
+        });
+    if (!c) {
+      return c.error();
+    }
+    identityClient = std::move(c).value();
+  }
 
   std::unique_ptr<config::FileWatcher> watcher;
   config::SnapshotPtr initial = config::Snapshot::empty();
@@ -119,7 +148,15 @@ Result<int> runServer(const ServerOptions& options) {
 
   std::unique_ptr<discovery::Client> discoveryClient;
   if (options.discovery) {
-    auto c = discovery::Client::create(*options.discovery,
+    auto discoveryOptions = *options.discovery;
+    if (identityClient) {
+      discoveryOptions.presentCertificate = [id = identityClient.get()](ssl_st* ssl) {
+        if (auto c = id->current()) {
+          c->present(ssl);
+        }
+      };
+    }
+    auto c = discovery::Client::create(std::move(discoveryOptions),
                                        [&](config::SnapshotPtr s) { postTable(std::move(s)); });
     if (!c) {
       return c.error().context("--control-plane");
@@ -159,6 +196,8 @@ Result<int> runServer(const ServerOptions& options) {
     }
   }
   settings.ownListeners = {outboundEp, inboundEp};
+  settings.mtls = identityClient != nullptr;
+  followBundle(*initial);
 
   std::uint64_t exportedOk = 0;
   std::uint64_t exportedFailed = 0;
@@ -171,7 +210,14 @@ Result<int> runServer(const ServerOptions& options) {
     return live;
   };
   admin::Hooks hooks;
-  hooks.ready = [&] { return !draining; };
+  auto hasIdentity = [&] {
+    if (!identityClient) {
+      return true;
+    }
+    auto c = identityClient->current();
+    return c && c->notAfter() > std::chrono::system_clock::now();
+  };
+  hooks.ready = [&] { return !draining && hasIdentity(); };
   hooks.metrics = [&] {
     if (watcher) {
       auto ok = watcher->reloadSuccesses();
@@ -181,17 +227,44 @@ Result<int> runServer(const ServerOptions& options) {
       exportedOk = ok;
       exportedFailed = failed;
     }
-    metrics.ready.set(draining ? 0 : 1);
+    metrics.ready.set(!draining && hasIdentity() ? 1 : 0);
     return metrics.registry.render();
   };
-  hooks.config = [&] {
+  auto currentTable = [&] {
     if (watcher) {
-      return watcher->current()->toJson();
+      return watcher->current();
     }
     if (discoveryClient) {
-      return discoveryClient->current()->toJson();
+      return discoveryClient->current();
     }
-    return config::Snapshot::empty()->toJson();
+    return config::Snapshot::empty();
+  };
+  hooks.config = [&] {
+    std::string text = currentTable()->toJson();
+    if (!identityClient) {
+      return text;
+    }
+    auto doc = json::parse(text);
+    if (!doc) {
+      return text;
+    }
+    // Never the key: who we are, until when, and which roots we trust.
+    json::Json id = json::Json::object();
+    if (auto c = identityClient->current()) {
+      auto secs = std::chrono::system_clock::to_time_t(c->notAfter());
+      std::tm tm{};
+      gmtime_r(&secs, &tm);
+      char buf[32];
+      std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+      id["identity"] = c->identity();
+      id["notAfter"] = buf;
+      id["trustBundleSha256"] = c->bundleFingerprints();
+    } else {
+      id["identity"] = nullptr;
+      id["requested"] = options.identity->spiffeId;
+    }
+    (*doc)["workloadIdentity"] = std::move(id);
+    return json::dump(*doc, 2);
   };
   hooks.shutdown = [&] { asio::post(mainIo, [&] { startDrain(); }); };
   // The admin server runs on mainIo, like the drain state.
@@ -217,6 +290,9 @@ Result<int> runServer(const ServerOptions& options) {
   }
   if (discoveryClient) {
     discoveryClient->start();
+  }
+  if (identityClient) {
+    identityClient->start();
   }
   logger->info("weft-proxy listening: outbound {} inbound {} admin {} workers {}",
                net::toString(outboundEp), net::toString(inboundEp),
@@ -303,6 +379,9 @@ Result<int> runServer(const ServerOptions& options) {
   }
   if (discoveryClient) {
     discoveryClient->stop();
+  }
+  if (identityClient) {
+    identityClient->stop();
   }
   for (auto& w : workers) {
     w.worker->stop();

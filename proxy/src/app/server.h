@@ -7,6 +7,7 @@
 #include <string>
 
 #include "proxy/src/discovery/client.h"
+#include "proxy/src/identity/identity_client.h"
 #include "proxy/src/net/context.h"
 
 namespace weft::proxy::app {
@@ -19,6 +20,8 @@ struct ServerOptions {
   std::string configFile;  // empty: no documents, everything to the original destination
   // Documents from the control plane instead of a file.
   std::optional<discovery::ClientOptions> discovery;
+  // Workload identity and mTLS; not ready until the first certificate.
+  std::optional<identity::IdentityOptions> identity;
   net::Settings settings;
   std::chrono::milliseconds drainGrace{10000};
 };

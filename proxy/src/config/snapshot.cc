@@ -42,6 +42,13 @@ Result<SnapshotPtr> Snapshot::build(std::vector<api::Outbound> outbounds,
   std::shared_ptr<Snapshot> s(new Snapshot());
   s->outbounds_ = std::move(outbounds);
   s->inbound_ = std::move(inbound);
+  if (s->inbound_) {
+    auto a = authz::Authorizer::create(s->inbound_->authorization);
+    if (!a) {
+      return a.error().context("Inbound " + s->inbound_->pod);
+    }
+    s->authorizer_ = std::move(*a);
+  }
   s->version_ = std::move(version);
   s->builtAt_ = std::chrono::system_clock::now();
   // Authorities first, so that an alias can never shadow another Outbound's authority.

@@ -14,6 +14,7 @@
 
 #include "common/api/documents.h"
 #include "common/result.h"
+#include "proxy/src/authz/authorizer.h"
 #include "proxy/src/lb/load_balancer.h"
 #include "proxy/src/resilience/limits.h"
 #include "proxy/src/resilience/retry.h"
@@ -56,6 +57,8 @@ class Snapshot {
 
   // The pod's Inbound, nullptr when none was given.
   const api::Inbound* inbound() const { return inbound_ ? &*inbound_ : nullptr; }
+  // The Inbound's authorization rules, compiled (none: allow everyone).
+  const authz::Authorizer& authorizer() const { return authorizer_; }
   // The inbound port's settings, nullptr when the port is not declared (opaque TCP then).
   const api::InboundPort* findInboundPort(std::uint16_t port) const;
 
@@ -84,6 +87,7 @@ class Snapshot {
   std::vector<api::Outbound> outbounds_;
   std::vector<CompiledOutbound> compiled_;
   std::optional<api::Inbound> inbound_;
+  authz::Authorizer authorizer_;
   std::unordered_map<std::string, std::size_t, ViewHash, std::equal_to<>> index_;
   std::string version_;
   std::chrono::system_clock::time_point builtAt_;

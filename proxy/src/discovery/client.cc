@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <functional>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -190,6 +191,9 @@ struct Client::Impl {
       co_return makeError(ErrorCode::kInvalidArgument, "bad server name " + name);
     }
     stream.set_verify_callback(ssl::host_name_verification(name));
+    if (options.presentCertificate) {
+      options.presentCertificate(stream.native_handle());
+    }
     auto& lowest = beast::get_lowest_layer(stream);
     lowest.expires_after(options.connectTimeout);
     co_await lowest.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
@@ -216,7 +220,9 @@ struct Client::Impl {
     }
     beast::flat_buffer buffer;
     http::response_parser<http::buffer_body> parser;
-    parser.body_limit(boost::none);  // a stream is unbounded; each line is bounded below
+    // A stream is unbounded; each line is bounded below. Beast 1.74 fails any
+    // Content-Length against boost::none, so "no limit" is the largest value.
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     parser.header_limit(kMaxHeaderBytes);
     co_await http::async_read_header(stream, buffer, parser,
                                      asio::redirect_error(asio::use_awaitable, ec));

@@ -12,6 +12,8 @@
 #include "common/result.h"
 #include "proxy/src/config/snapshot.h"
 
+struct ssl_st;
+
 namespace weft::proxy::discovery {
 
 struct ClientOptions {
@@ -29,6 +31,10 @@ struct ClientOptions {
   // Connect + TLS handshake + response header; the stream itself may stay quiet for ever.
   std::chrono::milliseconds connectTimeout{5000};
   std::size_t maxLineBytes = 4u << 20;  // one document
+  // Called on each new connection before its handshake, on the client's
+  // thread: puts the workload certificate on it once there is one (the
+  // control plane then knows which proxy subscribes).
+  std::function<void(ssl_st*)> presentCertificate;
 };
 
 // Monotonic counters for the metrics owner.

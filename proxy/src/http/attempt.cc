@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 
 #include "proxy/src/net/address.h"
+#include "proxy/src/tls/credentials.h"
 
 namespace weft::proxy::http {
 namespace {
@@ -111,7 +112,7 @@ asio::awaitable<Exchange::TryEnd> Exchange::attempt(TryFailure& failure) {
   reused_ = false;
   if (!stale) {
     Ms maxIdle = timeouts != nullptr ? timeouts->idle : Ms(60000);
-    if (auto c = ctx_.pool.take(*entry_, maxIdle)) {
+    if (auto c = ctx_.pool.take(*entry_, maxIdle, expectedIdentity())) {
       upstream_.emplace(std::move(*c));
       reused_ = true;
     }
@@ -124,15 +125,15 @@ asio::awaitable<Exchange::TryEnd> Exchange::attempt(TryFailure& failure) {
       failure = {503, ErrorReason::kOverloaded, "too many connections to " + dest_->name};
       co_return TryEnd::kFinal;
     }
-    upstream_.emplace(
-        net::UpstreamConnection{net::Tcp::socket(client_.get_executor()), std::move(slot)});
-    live_.upstream = &upstream_->socket;
+    upstream_.emplace(net::UpstreamConnection{
+        net::Stream(net::Tcp::socket(client_.get_executor())), std::move(slot), {}});
+    live_.upstream = &upstream_->stream.socket();
     Ms connectTimeout = timeouts != nullptr && timeouts->connect.count() > 0
                             ? timeouts->connect
                             : kDefaultConnectTimeout;
     live_.expireUpstreamAt(std::min(deadline_, SteadyClock::now() + connectTimeout));
     boost::system::error_code ec;
-    co_await upstream_->socket.async_connect(entry_->address, ecTok(ec));
+    co_await upstream_->stream.socket().async_connect(entry_->address, ecTok(ec));
     if (ec) {
       bool timedOut = live_.timedOut;
       outcome_.kind = Kind::kConnectFailure;
@@ -142,15 +143,72 @@ asio::awaitable<Exchange::TryEnd> Exchange::attempt(TryFailure& failure) {
                      (timedOut ? std::string("timed out") : ec.message())};
       co_return TryEnd::kTried;
     }
-    upstream_->socket.set_option(net::Tcp::no_delay(true), ec);
+    upstream_->stream.socket().set_option(net::Tcp::no_delay(true), ec);
+    if (!expectedIdentity().empty()) {
+      bool secured = co_await handshake(failure);
+      if (!secured) {
+        outcome_.kind = Kind::kConnectFailure;
+        co_return TryEnd::kTried;
+      }
+    }
   }
-  live_.upstream = &upstream_->socket;
+  live_.upstream = &upstream_->stream.socket();
   auto sent = co_await sendRequest(failure);
   if (sent != TryEnd::kTried || staleConnection_ || !failure.detail.empty()) {
     co_return sent;
   }
   co_await readResponseHead(failure);
   co_return TryEnd::kTried;
+}
+
+std::string Exchange::expectedIdentity() const {
+  if (!handle_ || !ctx_.settings.mtls) {
+    return {};
+  }
+  auto it = dest_->backends.find(*backendName_);
+  return it == dest_->backends.end() ? std::string() : it->second.identityOf(handle_->address());
+}
+
+// mTLS to a meshed endpoint, under the connect deadline already armed: the
+// peer must show a certificate from our bundle naming the identity discovery
+// expects. A failure counts as a connect failure (retried elsewhere).
+asio::awaitable<bool> Exchange::handshake(TryFailure& failure) {
+  const std::string expected = expectedIdentity();
+  std::string where = net::toString(entry_->address);
+  auto& results = ctx_.metrics.tlsHandshakes;
+  auto creds = ctx_.credentials;
+  if (!creds) {
+    results.with({"outbound", "no_certificate"}).inc();
+    failure = {502, ErrorReason::kUpstreamTlsError,
+               "mTLS to " + where + ": no workload certificate yet"};
+    co_return false;
+  }
+  net::Stream tls(std::move(upstream_->stream.socket()), creds->client());
+  upstream_->stream = std::move(tls);
+  auto& stream = upstream_->stream;
+  live_.upstream = &stream.socket();
+  tls::setAlpn(stream.tls().native_handle(), tls::kAlpnHttp1);
+  boost::system::error_code ec;
+  co_await stream.tls().async_handshake(asio::ssl::stream_base::client, ecTok(ec));
+  if (ec) {
+    results.with({"outbound", "failed"}).inc();
+    bool timedOut = live_.timedOut;
+    failure = {timedOut ? 504u : 502u,
+               timedOut ? ErrorReason::kConnectTimeout : ErrorReason::kUpstreamTlsError,
+               "mTLS to " + where + ": " + (timedOut ? std::string("timed out") : ec.message())};
+    co_return false;
+  }
+  auto peer = tls::peerIdentity(stream.tls().native_handle());
+  if (!peer || *peer != expected) {
+    results.with({"outbound", "identity_mismatch"}).inc();
+    failure = {502, ErrorReason::kTlsIdentityMismatch,
+               "mTLS to " + where + ": peer is " + peer.value_or("(no SPIFFE ID)") + ", expected " +
+                   expected};
+    co_return false;
+  }
+  results.with({"outbound", "ok"}).inc();
+  upstream_->peerIdentity = *peer;
+  co_return true;
 }
 
 asio::awaitable<Exchange::TryEnd> Exchange::sendRequest(TryFailure& failure) {
@@ -165,7 +223,7 @@ asio::awaitable<Exchange::TryEnd> Exchange::sendRequest(TryFailure& failure) {
     req_.body().more = false;
     bhttp::serializer<true, bhttp::buffer_body> sr{req_};
     live_.expireUpstreamAt(SteadyClock::now() + ctx_.settings.clientIdle);
-    co_await bhttp::async_write(upstream_->socket, sr, ecTok(ec));
+    co_await bhttp::async_write(upstream_->stream, sr, ecTok(ec));
   } else {
     co_await streamRequestBody(ec, clientFailed);
   }
@@ -192,7 +250,7 @@ asio::awaitable<void> Exchange::readResponseHead(TryFailure& failure) {
   if (out_ != nullptr && out_->policy.timeouts.perTry.count() > 0) {
     tryDeadline = std::min(tryDeadline, SteadyClock::now() + out_->policy.timeouts.perTry);
   }
-  auto& up = upstream_->socket;
+  auto& up = upstream_->stream;
   boost::system::error_code ec;
   for (int i = 0; i < kMaxInformational; ++i) {
     rp_.emplace();
@@ -225,7 +283,7 @@ asio::awaitable<void> Exchange::readResponseHead(TryFailure& failure) {
     co_return;
   }
   bool nothing = ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset ||
-                 ec == asio::error::eof;
+                 ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
   if (nothing && reused_ && !bodyConsumed_ && resilience::isIdempotent(req_.method_string())) {
     // The server closed the pooled connection as the request went out (its
     // idle timeout): the keep-alive race, not a failure of the endpoint.

@@ -60,7 +60,7 @@ asio::awaitable<bool> Exchange::writeContinue() {
 // Beast's relay pattern: read a piece of the body, write it on, until done.
 asio::awaitable<void> Exchange::streamRequestBody(boost::system::error_code& upstreamEc,
                                                   bool& clientFailed) {
-  auto& up = upstream_->socket;
+  auto& up = upstream_->stream;
   bhttp::serializer<true, bhttp::buffer_body> sr{req_};
   req_.body().data = nullptr;
   req_.body().more = true;
@@ -100,7 +100,7 @@ asio::awaitable<void> Exchange::streamRequestBody(boost::system::error_code& ups
 }
 
 asio::awaitable<bool> Exchange::tunnel() {
-  auto& up = upstream_->socket;
+  auto& up = upstream_->stream;
   auto& res = rp_->get();
   bhttp::serializer<false, bhttp::buffer_body> sr{res};
   res.body().data = nullptr;
@@ -131,7 +131,7 @@ asio::awaitable<bool> Exchange::tunnel() {
 }
 
 asio::awaitable<bool> Exchange::relayResponse() {
-  auto& up = upstream_->socket;
+  auto& up = upstream_->stream;
   auto& rp = *rp_;
   auto& res = rp.get();
   unsigned status = res.result_int();
@@ -179,7 +179,7 @@ asio::awaitable<bool> Exchange::relayResponse() {
     }
   } while (!sr.is_done());
   live_.expireNever();
-  if (upstreamReusable && rp.is_done() && upBuffer_.size() == 0 && up.is_open()) {
+  if (upstreamReusable && rp.is_done() && upBuffer_.size() == 0 && up.socket().is_open()) {
     live_.upstream = nullptr;
     ctx_.pool.put(*entry_, std::move(*upstream_), ctx_.settings.maxIdlePerEndpoint);
     upstream_.reset();

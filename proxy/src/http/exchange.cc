@@ -52,7 +52,7 @@ void FieldsView::remove(std::string_view name) { f_.erase(name); }
 
 // Exchange
 
-Exchange::Exchange(net::WorkerContext& ctx, net::LiveConnection& live, net::Tcp::socket& client,
+Exchange::Exchange(net::WorkerContext& ctx, net::LiveConnection& live, net::Stream& client,
                    boost::beast::flat_buffer& buffer, boost::beast::flat_buffer& upBuffer,
                    const ConnInfo& info, const config::Snapshot& table, RequestParser& parser,
                    Chunk& chunk)
@@ -120,6 +120,33 @@ bool Exchange::isProbe() const {
   return false;
 }
 
+// Inbound authorization; the reason when denied. The kubelet's probes have
+// no identity and pass, as they pass STRICT.
+std::optional<std::string> Exchange::authorize() {
+  if (info_.peerRequests != nullptr) {
+    info_.peerRequests->inc();
+  }
+  const auto& authorizer = table_.authorizer();
+  if (authorizer.empty() || (!info_.peerIdentity && isProbe())) {
+    return std::nullopt;
+  }
+  std::string_view target = req_.target();
+  authz::Request r;
+  if (info_.peerIdentity) {
+    r.peer = *info_.peerIdentity;
+  }
+  r.port = info_.originalDst.port();
+  r.method = req_.method_string();
+  r.path = target.substr(0, target.find('?'));
+  auto d = authorizer.check(r);
+  if (d.allowed) {
+    return std::nullopt;
+  }
+  ctx_.metrics.authzDenied.with({"http"}).inc();
+  series_ = &ctx_.series.get(true, std::to_string(info_.originalDst.port()));
+  return d.reason;
+}
+
 // Destination: a known service named by Host, else by the original
 // destination address, else the original destination itself. False when
 // there is nowhere to send the request.
@@ -174,6 +201,11 @@ asio::awaitable<bool> Exchange::run() {
   upgrade_ = isUpgrade(req_);
   keepClient_ = req_.keep_alive() && !ctx_.draining && !upgrade_;
   ctx_.pool.evict();
+  if (info_.inbound) {
+    if (auto denied = authorize()) {
+      co_return co_await fail(403, ErrorReason::kForbidden, *denied);
+    }
+  }
   if (!co_await resolve()) {
     if (info_.plaintextProbesOnly) {
       series_ = &ctx_.series.get(true, std::to_string(info_.originalDst.port()));

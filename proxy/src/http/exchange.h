@@ -57,9 +57,8 @@ class FieldsView final : public route::HeaderMap {
 // of body, a debug log line and a count by reason. The one place proxy
 // failures become HTTP.
 boost::asio::awaitable<void> sendError(net::WorkerContext& ctx, net::LiveConnection& live,
-                                       net::Tcp::socket& client, unsigned status,
-                                       ErrorReason reason, std::string_view detail, bool keepAlive,
-                                       unsigned version);
+                                       net::Stream& client, unsigned status, ErrorReason reason,
+                                       std::string_view detail, bool keepAlive, unsigned version);
 
 // What one try ended with, when it did not produce a response to relay.
 struct TryFailure {
@@ -70,7 +69,7 @@ struct TryFailure {
 
 class Exchange {
  public:
-  Exchange(net::WorkerContext& ctx, net::LiveConnection& live, net::Tcp::socket& client,
+  Exchange(net::WorkerContext& ctx, net::LiveConnection& live, net::Stream& client,
            boost::beast::flat_buffer& buffer, boost::beast::flat_buffer& upBuffer,
            const ConnInfo& info, const config::Snapshot& table, RequestParser& parser,
            Chunk& chunk);
@@ -82,6 +81,7 @@ class Exchange {
   // exchange.cc
   boost::asio::awaitable<bool> resolve();
   bool isProbe() const;
+  std::optional<std::string> authorize();
   boost::asio::awaitable<bool> fail(unsigned status, ErrorReason reason, std::string_view detail);
   boost::asio::awaitable<bool> finish(const TryFailure& f) {
     return fail(f.status, f.reason, f.detail);
@@ -99,6 +99,8 @@ class Exchange {
   boost::asio::awaitable<bool> pickEndpoint(TryFailure& failure);
   boost::asio::awaitable<TryEnd> sendRequest(TryFailure& failure);
   boost::asio::awaitable<void> readResponseHead(TryFailure& failure);
+  boost::asio::awaitable<bool> handshake(TryFailure& failure);
+  std::string expectedIdentity() const;
 
   // body.cc
   boost::asio::awaitable<std::size_t> readBodyPiece(boost::system::error_code& ec);
@@ -113,7 +115,7 @@ class Exchange {
 
   net::WorkerContext& ctx_;
   net::LiveConnection& live_;
-  net::Tcp::socket& client_;
+  net::Stream& client_;
   boost::beast::flat_buffer& buffer_;
   const ConnInfo& info_;
   const config::Snapshot& table_;

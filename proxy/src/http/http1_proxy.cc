@@ -38,7 +38,7 @@ const std::shared_ptr<spdlog::logger>& logger() {
 }  // namespace
 
 asio::awaitable<void> sendError(net::WorkerContext& ctx, net::LiveConnection& live,
-                                net::Tcp::socket& client, unsigned status, ErrorReason reason,
+                                net::Stream& client, unsigned status, ErrorReason reason,
                                 std::string_view detail, bool keepAlive, unsigned version) {
   bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status),
                                           version < 10 ? 11u : version};
@@ -55,8 +55,7 @@ asio::awaitable<void> sendError(net::WorkerContext& ctx, net::LiveConnection& li
 }
 
 asio::awaitable<void> serveHttp1(net::WorkerContext& ctx, net::LiveConnection& live,
-                                 net::Tcp::socket& client, beast::flat_buffer& buffer,
-                                 ConnInfo info) {
+                                 net::Stream& client, beast::flat_buffer& buffer, ConnInfo info) {
   Chunk chunk;
   config::SnapshotPtr table = ctx.table;
   Limits limits;
@@ -96,7 +95,8 @@ asio::awaitable<void> serveHttp1(net::WorkerContext& ctx, net::LiveConnection& l
       co_return;
     }
     if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
-        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+        ec == asio::ssl::error::stream_truncated || ec == asio::error::connection_reset ||
+        ec == asio::error::operation_aborted) {
       co_return;
     }
     if (ec) {

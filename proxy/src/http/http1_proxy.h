@@ -5,10 +5,14 @@
 // Runs on the connection's worker; the coroutine frame owns all state.
 #pragma once
 
+#include <optional>
+#include <string>
+
 #include <boost/beast/core/flat_buffer.hpp>
 
 #include "common/asio.h"
 #include "proxy/src/net/context.h"
+#include "proxy/src/net/stream.h"
 
 namespace weft::proxy::http {
 
@@ -19,12 +23,15 @@ struct ConnInfo {
   bool inbound = false;
   // STRICT mTLS on a plaintext connection: only the kubelet's probe paths pass.
   bool plaintextProbesOnly = false;
+  // The caller's verified SPIFFE ID on an mTLS connection; none for plaintext.
+  std::optional<std::string> peerIdentity;
+  metrics::Counter* peerRequests = nullptr;  // inbound requests of this caller
 };
 
 // Serves requests until the client closes, an error ends the connection or
 // the worker drains. `buffer` may already hold the first bytes (detection).
 boost::asio::awaitable<void> serveHttp1(net::WorkerContext& ctx, net::LiveConnection& live,
-                                        net::Tcp::socket& client, boost::beast::flat_buffer& buffer,
+                                        net::Stream& client, boost::beast::flat_buffer& buffer,
                                         ConnInfo info);
 
 }  // namespace weft::proxy::http

@@ -31,6 +31,12 @@ const char* toString(ErrorReason r) {
       return "fault_injected";
     case ErrorReason::kPlaintextRefused:
       return "plaintext_refused";
+    case ErrorReason::kUpstreamTlsError:
+      return "upstream_tls_error";
+    case ErrorReason::kTlsIdentityMismatch:
+      return "tls_identity_mismatch";
+    case ErrorReason::kForbidden:
+      return "forbidden";
     case ErrorReason::kCount:
       break;
   }
@@ -60,6 +66,21 @@ ProxyMetrics::ProxyMetrics(unsigned shards)
                                 {"direction"})),
       tcpBytes(registry.counter("weft_tcp_bytes_total", "bytes forwarded as opaque TCP",
                                 {"direction", "flow"})),
+      tlsHandshakes(registry.counter("weft_tls_handshakes_total", "mTLS handshakes by result",
+                                     {"direction", "result"})),
+      // Identities come from the mesh's certificates, still capped: a
+      // cluster with very many service accounts must not blow up a scrape.
+      peerRequests(registry.counter("weft_inbound_requests_by_peer_total",
+                                    "inbound HTTP requests by the caller's SPIFFE ID "
+                                    "(\"\" = plaintext)",
+                                    {"peer"}, 500)),
+      authzDenied(registry.counter("weft_authz_denied_total",
+                                   "inbound requests and connections refused by authorization",
+                                   {"protocol"})),
+      certificateExpiry(registry
+                            .gauge("weft_identity_certificate_expiry_timestamp_seconds",
+                                   "notAfter of the workload certificate, unix seconds")
+                            .get()),
       detectTimeouts(registry
                          .counter("weft_protocol_detect_timeouts_total",
                                   "connections that sent nothing before the detection timeout")

@@ -30,6 +30,9 @@ enum class ErrorReason {
   kNoRoute,
   kFaultInjected,
   kPlaintextRefused,
+  kUpstreamTlsError,
+  kTlsIdentityMismatch,
+  kForbidden,
   kCount,
 };
 const char* toString(ErrorReason r);
@@ -46,9 +49,13 @@ struct ProxyMetrics {
   weft::metrics::CounterFamily& breakerRejections;  // destination, limit
   weft::metrics::CounterFamily& errors;             // reason
   std::array<Counter*, static_cast<std::size_t>(ErrorReason::kCount)> errorByReason{};
-  weft::metrics::GaugeFamily& tcpOpen;     // direction
-  weft::metrics::CounterFamily& tcpTotal;  // direction
-  weft::metrics::CounterFamily& tcpBytes;  // direction, flow (to_upstream|to_client)
+  weft::metrics::GaugeFamily& tcpOpen;          // direction
+  weft::metrics::CounterFamily& tcpTotal;       // direction
+  weft::metrics::CounterFamily& tcpBytes;       // direction, flow (to_upstream|to_client)
+  weft::metrics::CounterFamily& tlsHandshakes;  // direction, result
+  weft::metrics::CounterFamily& peerRequests;   // peer identity (capped), inbound HTTP
+  weft::metrics::CounterFamily& authzDenied;    // protocol (http|tcp)
+  Gauge& certificateExpiry;                     // unix seconds; 0 = none yet
   Counter& detectTimeouts;
   Gauge& httpActive;
   Counter& configReloads;

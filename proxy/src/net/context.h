@@ -17,6 +17,10 @@
 #include "proxy/src/metrics/proxy_metrics.h"
 #include "proxy/src/net/upstream.h"
 
+namespace weft::proxy::tls {
+class Credentials;
+}
+
 namespace weft::proxy::net {
 
 struct Settings {
@@ -28,6 +32,13 @@ struct Settings {
   std::size_t replayBytes = 64 * 1024;
   std::size_t maxIdlePerEndpoint = 256;
   std::vector<std::uint16_t> opaquePorts;
+  // Inbound connections that were not redirected go to this loopback port
+  // (0: none). For running without iptables, e.g. two proxies in tests.
+  std::uint16_t inboundAppPort = 0;
+  // The proxy has a workload identity: meshed endpoints are dialled with
+  // mTLS, and inbound connections are checked for it even on opaque ports.
+  // Without one (no token: local runs) everything stays plaintext.
+  bool mtls = false;
   // Our own listeners: a destination equal to one of them would loop.
   std::vector<Tcp::endpoint> ownListeners;
   unsigned workers = 1;
@@ -79,6 +90,9 @@ struct WorkerContext {
   ConnectionPool pool;
   Destinations destinations;
   config::SnapshotPtr table;  // never null once serving
+  // The workload's mTLS credentials, posted like the table; null until the
+  // first certificate. A connection keeps the one its handshake used.
+  std::shared_ptr<const tls::Credentials> credentials;
 
   // A new config: later requests use it, and balancers follow its endpoints.
   void setTable(config::SnapshotPtr t) {

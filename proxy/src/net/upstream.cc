@@ -61,13 +61,13 @@ ConnectionPool::Entry& ConnectionPool::find(const Tcp::endpoint& address) {
   return it->second;
 }
 
-std::optional<UpstreamConnection> ConnectionPool::take(Entry& e,
-                                                       std::chrono::milliseconds maxIdle) {
+std::optional<UpstreamConnection> ConnectionPool::take(Entry& e, std::chrono::milliseconds maxIdle,
+                                                       std::string_view identity) {
   auto now = SteadyClock::now();
   while (!e.idle.empty()) {
     auto idle = std::move(e.idle.back());
     e.idle.pop_back();
-    if (now - idle.since > maxIdle) {
+    if (now - idle.since > maxIdle || idle.connection.peerIdentity != identity) {
       continue;
     }
     if (now - idle.since < kPeekAfterIdle) {
@@ -75,7 +75,8 @@ std::optional<UpstreamConnection> ConnectionPool::take(Entry& e,
     }
     // A peer that closed (or sent stray bytes) while idle makes it unusable.
     char c;
-    ssize_t n = ::recv(idle.connection.socket.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    ssize_t n =
+        ::recv(idle.connection.stream.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       return std::move(idle.connection);
     }
@@ -190,6 +191,12 @@ void Destinations::apply(Destination& d, const api::Outbound& outbound,
     }
     auto endpoints = route::endpointsFrom(backend);
     it->second.balancer->update(endpoints);
+    it->second.identities.clear();
+    for (const auto& ep : backend.endpoints) {
+      if (!ep.identity.empty()) {
+        it->second.identities.emplace(ep.address, ep.identity);
+      }
+    }
     it->second.readiness.update(it->second.balancer->readyCount());
   }
   std::erase_if(d.backends, [&](const auto& kv) { return named.count(kv.first) == 0; });

@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "proxy/src/config/snapshot.h"
 #include "proxy/src/lb/load_balancer.h"
+#include "proxy/src/net/stream.h"
 #include "proxy/src/resilience/limits.h"
 #include "proxy/src/resilience/random.h"
 #include "proxy/src/resilience/readiness.h"
@@ -34,8 +35,9 @@ struct EndpointHash {
 // An open upstream connection and the destination connection slot it holds
 // (released when it closes).
 struct UpstreamConnection {
-  Tcp::socket socket;
+  Stream stream;
   std::optional<resilience::LimitGuard> slot;
+  std::string peerIdentity;  // the verified SPIFFE ID under mTLS, else empty
 };
 
 // Idle keep-alive connections per endpoint address.
@@ -56,8 +58,10 @@ class ConnectionPool {
   Entry* find(std::string_view address);
   Entry& find(const Tcp::endpoint& address);
 
-  // A pooled connection that is still open and fresh, else none.
-  std::optional<UpstreamConnection> take(Entry& e, std::chrono::milliseconds maxIdle);
+  // A pooled connection that is still open and fresh, else none. `identity`
+  // is the peer the caller expects (empty: plaintext); others are dropped.
+  std::optional<UpstreamConnection> take(Entry& e, std::chrono::milliseconds maxIdle,
+                                         std::string_view identity = {});
   void put(Entry& e, UpstreamConnection c, std::size_t maxPerEndpoint);
   void closeAll();
   // Forgets unused entries once more than kMaxEntries are known, so
@@ -84,6 +88,13 @@ struct BackendState {
   std::unique_ptr<lb::LoadBalancer> balancer;
   lb::Algorithm algorithm;  // fixed per balancer: a change makes a new one
   resilience::ReadinessTracker readiness;
+  // Expected peer SPIFFE ID by endpoint address, for meshed endpoints only.
+  std::unordered_map<std::string, std::string> identities;
+  const std::string& identityOf(const std::string& address) const {
+    static const std::string kNone;
+    auto it = identities.find(address);
+    return it == identities.end() ? kNone : it->second;
+  }
 };
 
 // A destination (an Outbound's authority, an inbound port, or passthrough):

@@ -85,17 +85,40 @@ bool Route::ValueMatcher::test(std::optional<std::string_view> actual) const {
   return false;
 }
 
-bool Route::PathMatcher::test(std::string_view path) const {
-  switch (type) {
+Result<PathMatcher> PathMatcher::create(const PathMatch& match) {
+  PathMatcher m;
+  m.type_ = match.type;
+  m.value_ = match.value;
+  if (m.type_ == PathMatch::Type::kRegularExpression) {
+    auto re = Regex::compile(m.value_);
+    if (!re) {
+      return re.error();
+    }
+    m.regex_ = std::move(*re);
+    return m;
+  }
+  if (m.value_.empty() || m.value_.front() != '/') {
+    return makeError(ErrorCode::kInvalidArgument, "value must start with \"/\"");
+  }
+  if (m.type_ == PathMatch::Type::kPathPrefix) {
+    while (!m.value_.empty() && m.value_.back() == '/') {
+      m.value_.pop_back();
+    }
+  }
+  return m;
+}
+
+bool PathMatcher::test(std::string_view path) const {
+  switch (type_) {
     case PathMatch::Type::kExact:
-      return path == value;
+      return path == value_;
     case PathMatch::Type::kPathPrefix:
       // value has no trailing slash ("" for "/"), so the next character must
       // end the segment.
-      return path.substr(0, value.size()) == value &&
-             (path.size() == value.size() || path[value.size()] == '/');
+      return path.substr(0, value_.size()) == value_ &&
+             (path.size() == value_.size() || path[value_.size()] == '/');
     case PathMatch::Type::kRegularExpression:
-      return regex && regex->fullMatch(path);
+      return regex_ && regex_->fullMatch(path);
   }
   return false;
 }
@@ -176,24 +199,11 @@ Result<RouteTable> RouteTable::create(std::vector<RouteSettings> routes,
       const std::string at = where + ".matches[" + std::to_string(m) + "]";
       Route::Matcher matcher;
       if (match.path) {
-        Route::PathMatcher path{match.path->type, match.path->value, std::nullopt};
-        if (path.type == PathMatch::Type::kRegularExpression) {
-          auto re = Regex::compile(path.value);
-          if (!re) {
-            return re.error().context(at + ".path");
-          }
-          path.regex = std::move(*re);
-        } else {
-          if (path.value.empty() || path.value.front() != '/') {
-            return invalid(at + ".path: value must start with \"/\"");
-          }
-          if (path.type == PathMatch::Type::kPathPrefix) {
-            while (!path.value.empty() && path.value.back() == '/') {
-              path.value.pop_back();
-            }
-          }
+        auto path = PathMatcher::create(*match.path);
+        if (!path) {
+          return path.error().context(at + ".path");
         }
-        matcher.path = std::move(path);
+        matcher.path = std::move(*path);
       }
       if (!match.method.empty()) {
         if (!isValidHeaderName(match.method)) {  // a method is a token too

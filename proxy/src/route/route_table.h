@@ -28,6 +28,19 @@ struct PathMatch {
   std::string value = "/";
 };
 
+// A compiled PathMatch; also used by authorization rules. Immutable.
+class PathMatcher {
+ public:
+  // Refuses a bad regular expression or a value not starting with "/".
+  static Result<PathMatcher> create(const PathMatch& match);
+  bool test(std::string_view path) const;
+
+ private:
+  PathMatch::Type type_ = PathMatch::Type::kPathPrefix;
+  std::string value_;  // PathPrefix: without the trailing slash
+  std::optional<Regex> regex_;
+};
+
 // routes[].matches[].headers[].type and queryParams[].type.
 enum class ValueMatchType { kExact, kRegularExpression, kPresent };
 
@@ -116,12 +129,6 @@ class Route {
     std::string value;
     std::optional<Regex> regex;
     bool test(std::optional<std::string_view> actual) const;
-  };
-  struct PathMatcher {
-    PathMatch::Type type;
-    std::string value;  // PathPrefix: without the trailing slash
-    std::optional<Regex> regex;
-    bool test(std::string_view path) const;
   };
   struct Matcher {
     std::optional<PathMatcher> path;

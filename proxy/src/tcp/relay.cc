@@ -15,8 +15,8 @@ struct Shared {
   bool failed = false;
 };
 
-asio::awaitable<std::uint64_t> pump(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to,
-                                    Shared& shared, bool toUpstream, RelayCounters counters) {
+asio::awaitable<std::uint64_t> pump(net::Stream& from, net::Stream& to, Shared& shared,
+                                    bool toUpstream, RelayCounters counters) {
   std::array<char, 16384> buf;
   std::uint64_t total = 0;
   for (;;) {
@@ -38,10 +38,10 @@ asio::awaitable<std::uint64_t> pump(asio::ip::tcp::socket& from, asio::ip::tcp::
       }
     }
     if (ec) {
-      if (ec == asio::error::eof) {
+      // A TLS peer half-closes without close_notify (see Stream::shutdownSend).
+      if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
         // Pass the half-close on; the other direction may still be talking.
-        boost::system::error_code ignored;
-        to.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+        to.shutdownSend();
       } else {
         shared.failed = true;
       }
@@ -49,23 +49,21 @@ asio::awaitable<std::uint64_t> pump(asio::ip::tcp::socket& from, asio::ip::tcp::
     }
   }
   if (shared.failed) {
-    boost::system::error_code ignored;
-    from.close(ignored);
-    to.close(ignored);
+    from.close();
+    to.close();
   }
   co_return total;
 }
 
 // Closes both sockets once nothing moved for `idle`; returns when `stop` is set.
-asio::awaitable<void> watchdog(asio::ip::tcp::socket& a, asio::ip::tcp::socket& b, Shared& shared,
+asio::awaitable<void> watchdog(net::Stream& a, net::Stream& b, Shared& shared,
                                asio::steady_timer& timer, std::chrono::milliseconds idle,
                                const bool& stop) {
   while (!stop) {
     auto due = shared.lastActivity + idle;
     if (Clock::now() >= due) {
-      boost::system::error_code ignored;
-      a.close(ignored);
-      b.close(ignored);
+      a.close();
+      b.close();
       co_return;
     }
     timer.expires_at(due);
@@ -93,7 +91,7 @@ struct Done {
 
 }  // namespace
 
-asio::awaitable<RelayStats> relay(asio::ip::tcp::socket& client, asio::ip::tcp::socket& upstream,
+asio::awaitable<RelayStats> relay(net::Stream& client, net::Stream& upstream,
                                   std::chrono::milliseconds idle, RelayCounters counters) {
   auto ex = co_await asio::this_coro::executor;
   Shared shared;

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "common/asio.h"
+#include "proxy/src/net/stream.h"
 
 namespace weft::proxy::tcp {
 
@@ -22,8 +23,8 @@ struct RelayCounters {
 
 // Forwards until both directions reached EOF or one failed; `idle` closes a
 // connection quiet in both directions for that long (zero = never).
-boost::asio::awaitable<RelayStats> relay(boost::asio::ip::tcp::socket& client,
-                                         boost::asio::ip::tcp::socket& upstream,
+// Either side may be TLS.
+boost::asio::awaitable<RelayStats> relay(net::Stream& client, net::Stream& upstream,
                                          std::chrono::milliseconds idle, RelayCounters counters);
 
 }  // namespace weft::proxy::tcp
