@@ -291,6 +291,7 @@ asio::awaitable<void> Exchange::readResponseHead(TryFailure& failure) {
     co_return;
   }
   outcome_.kind = Kind::kResetAfterSent;
+  outcome_.noResponseBytes = nothing;
   failure = {502, ErrorReason::kUpstreamProtocolError,
              nothing ? where + " closed the connection without a response"
                      : "malformed response from " + where + ": " + ec.message()};

@@ -80,7 +80,7 @@ Classification classify(std::string_view method, const AttemptOutcome& outcome,
       // The app never saw it, so even a POST is safe to send elsewhere.
       return replayable ? Classification::kRetryable : Classification::kFailure;
     case Kind::kResetAfterSent:
-      return retryableIf(settings.on.reset);
+      return retryableIf(settings.on.reset || outcome.noResponseBytes);
     case Kind::kTimeout:
       // The proxy answers a timed-out try as 504: retried when 5xx or gateway errors are.
       return retryableIf(settings.on.serverError || settings.on.gatewayError);

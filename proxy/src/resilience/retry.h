@@ -65,6 +65,10 @@ struct AttemptOutcome {
   bool responseStarted = false;
   // The request body grew past the replay buffer: it cannot be sent again.
   bool bodyExceededReplayBuffer = false;
+  // kResetAfterSent with not one byte of response: the instance died or
+  // closed the connection. An idempotent request may go again whatever `on`
+  // says, so that killing an instance fails no idempotent request.
+  bool noResponseBytes = false;
 };
 
 // One verdict per attempt, used for retries, outlier detection and metrics:

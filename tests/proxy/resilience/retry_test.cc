@@ -96,6 +96,13 @@ TEST(ClassifyTest, Defaults503ForIdempotentOnly) {
   EXPECT_EQ(classify("POST", response(201), defaults), Classification::kSuccess);
   EXPECT_EQ(classify("GET", event(Kind::kResetAfterSent), defaults), Classification::kFailure);
   EXPECT_EQ(classify("GET", event(Kind::kTimeout), defaults), Classification::kFailure);
+  // Closed before any response byte (the instance died): idempotent only.
+  AttemptOutcome died = event(Kind::kResetAfterSent);
+  died.noResponseBytes = true;
+  EXPECT_EQ(classify("GET", died, defaults), Classification::kRetryable);
+  EXPECT_EQ(classify("POST", died, defaults), Classification::kFailure);
+  died.bodyExceededReplayBuffer = true;
+  EXPECT_EQ(classify("PUT", died, defaults), Classification::kFailure);
 }
 
 TEST(ClassifyTest, NonIdempotentOptIn) {
