@@ -1,4 +1,4 @@
-// Inbound and identity documents, and dispatch on `kind`: JSON in (validated) and out.
+// Inbound documents, and dispatch on `kind`: JSON in (validated) and out.
 #include <algorithm>
 
 #include "common/api/json_reader.h"
@@ -193,14 +193,6 @@ bool readInbound(Reader& r, const Json& doc, Inbound& out) {
 
 Json pathMatchJson(const PathMatch& m) { return {{"type", toString(m.type)}, {"value", m.value}}; }
 
-// Both identity documents are small objects of required string or string-list members.
-bool readRequired(Reader& r, const Json& doc, const char* key) {
-  if (!Reader::present(doc, key)) {
-    return r.fail(child("", key), "required");
-  }
-  return true;
-}
-
 }  // namespace
 
 Result<Inbound> inboundFromJson(const Json& doc, const ParseOptions& options) {
@@ -289,60 +281,6 @@ Json toJson(const Inbound& doc) {
 
 Json toJson(const Document& doc) {
   return std::visit([](const auto& d) { return toJson(d); }, doc);
-}
-
-Result<CertifyRequest> certifyRequestFromJson(const Json& doc) {
-  Reader r(ParseOptions{.rejectUnknownFields = false});
-  CertifyRequest out;
-  if (!doc.is_object()) {
-    return makeError(ErrorCode::kInvalidArgument, "CertifyRequest: expected an object");
-  }
-  if (!r.str(doc, "", "csr", out.csr) || !r.str(doc, "", "token", out.token) ||
-      !readRequired(r, doc, "csr") || !readRequired(r, doc, "token")) {
-    return r.error("CertifyRequest");
-  }
-  if (out.csr.find("-----BEGIN CERTIFICATE REQUEST-----") == std::string::npos) {
-    r.fail("/csr", "expected a PEM certificate request");
-    return r.error("CertifyRequest");
-  }
-  if (out.token.empty()) {
-    r.fail("/token", "must not be empty");
-    return r.error("CertifyRequest");
-  }
-  return out;
-}
-
-Result<CertifyResponse> certifyResponseFromJson(const Json& doc) {
-  Reader r(ParseOptions{.rejectUnknownFields = false});
-  CertifyResponse out;
-  if (!doc.is_object()) {
-    return makeError(ErrorCode::kInvalidArgument, "CertifyResponse: expected an object");
-  }
-  if (!r.strings(doc, "", "certificateChain", out.certificateChain) ||
-      !r.strings(doc, "", "trustBundle", out.trustBundle) ||
-      !readRequired(r, doc, "certificateChain") || !readRequired(r, doc, "trustBundle")) {
-    return r.error("CertifyResponse");
-  }
-  if (out.certificateChain.empty()) {
-    r.fail("/certificateChain", "must hold at least the leaf certificate");
-    return r.error("CertifyResponse");
-  }
-  for (const auto* list : {&out.certificateChain, &out.trustBundle}) {
-    const char* key = list == &out.certificateChain ? "/certificateChain" : "/trustBundle";
-    for (std::size_t i = 0; i < list->size(); ++i) {
-      if ((*list)[i].find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
-        r.fail(child(key, i), "expected a PEM certificate");
-        return r.error("CertifyResponse");
-      }
-    }
-  }
-  return out;
-}
-
-Json toJson(const CertifyRequest& doc) { return {{"csr", doc.csr}, {"token", doc.token}}; }
-
-Json toJson(const CertifyResponse& doc) {
-  return {{"certificateChain", doc.certificateChain}, {"trustBundle", doc.trustBundle}};
 }
 
 }  // namespace weft::api

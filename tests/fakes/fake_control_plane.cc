@@ -1,10 +1,9 @@
 // FakeControlPlane: common/http server, common/tls CA.
 #include "tests/fakes/fake_control_plane.h"
 
-#include <ctime>
 #include <fstream>
 
-#include "common/json/json.h"
+#include "common/api/json.h"
 #include "tests/fakes/test_certs.h"
 
 namespace weft::testing {
@@ -27,15 +26,6 @@ std::string decode(std::string_view s) {
     }
   }
   return out;
-}
-
-std::string rfc3339(Clock::time_point t) {
-  auto secs = Clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 void writeFile(const std::string& path, const std::string& content) {
@@ -194,11 +184,12 @@ http::Response FakeControlPlane::certify(const http::Request& request) {
     lifetime = lifetime_;
   }
   auto body = json::parse(request.body);
-  auto pem = body ? json::getString(*body, "/csr") : Result<std::string>(body.error());
-  if (!pem) {
-    return refuse(400, "expected JSON with a csr: " + pem.error().message);
+  auto certify =
+      body ? api::certifyRequestFromJson(*body) : Result<api::CertifyRequest>(body.error());
+  if (!certify) {
+    return refuse(400, certify.error().message);
   }
-  auto csr = weft::tls::parseCsr(*pem);
+  auto csr = weft::tls::parseCsr(certify->csr);
   if (!csr) {
     return refuse(400, csr.error().message);
   }
@@ -214,11 +205,9 @@ http::Response FakeControlPlane::certify(const http::Request& request) {
     return refuse(500, leaf.error().message);
   }
   ++issued_;
-  json::Json answer{{"identity", id},
-                    {"certificateChain", {weft::tls::certPem(*leaf).valueOr(""), ca_.issuerPem}},
-                    {"trustBundle", {ca_.rootPem}},
-                    {"notAfter", rfc3339(notAfter)}};
-  return http::Response::json(200, json::dump(answer));
+  api::CertifyResponse answer{
+      id, {weft::tls::certPem(*leaf).valueOr(""), ca_.issuerPem}, {ca_.rootPem}, notAfter};
+  return http::Response::json(200, json::dump(api::toJson(answer)));
 }
 
 }  // namespace weft::testing

@@ -2,24 +2,14 @@
 #include "operator/src/identity/certifier.h"
 
 #include <cmath>
-#include <ctime>
 
-#include "common/json/json.h"
+#include "common/api/json.h"
 
 namespace weft::op::identity {
 namespace {
 
 CertifyAnswer refuse(int status, std::string result, const std::string& why) {
   return CertifyAnswer{status, json::dump(json::Json{{"error", why}}), 0, std::move(result)};
-}
-
-std::string rfc3339(SystemTime t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 // Buckets of accounts idle this long are full again: forget them.
@@ -67,10 +57,14 @@ CertifyAnswer Certifier::certify(std::string_view authorization, std::string_vie
   }
   std::string token(authorization.substr(kBearer.size()));
   auto doc = json::parse(body);
-  if (!doc || !doc->is_object() || !doc->contains("csr") || !(*doc)["csr"].is_string()) {
-    return refuse(400, "bad_request", "expected a JSON object with a \"csr\" string");
+  if (!doc) {
+    return refuse(400, "bad_request", "body: " + doc.error().message);
   }
-  auto csr = tls::parseCsr((*doc)["csr"].get<std::string>());
+  auto request = api::certifyRequestFromJson(*doc);
+  if (!request) {
+    return refuse(400, "bad_request", request.error().message);
+  }
+  auto csr = tls::parseCsr(request->csr);
   if (!csr) {
     return refuse(400, "bad_request", "csr: " + csr.error().message);
   }
@@ -108,11 +102,8 @@ CertifyAnswer Certifier::certify(std::string_view authorization, std::string_vie
   if (!pem) {
     return refuse(503, "unavailable", "signing failed: " + pem.error().message);
   }
-  json::Json out = {{"identity", id},
-                    {"certificateChain", {*pem, issuer->certPem}},
-                    {"trustBundle", issuer->trustBundle},
-                    {"notAfter", rfc3339(spec.notAfter)}};
-  return CertifyAnswer{200, json::dump(out), 0, "issued"};
+  api::CertifyResponse out{id, {*pem, issuer->certPem}, issuer->trustBundle, spec.notAfter};
+  return CertifyAnswer{200, json::dump(api::toJson(out)), 0, "issued"};
 }
 
 }  // namespace weft::op::identity

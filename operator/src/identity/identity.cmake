@@ -7,4 +7,5 @@ weft_add_library(weft_operator_identity SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/secrets.cc
   ${CMAKE_CURRENT_LIST_DIR}/keeper.cc
   ${CMAKE_CURRENT_LIST_DIR}/injector_certs.cc
-  PUBLIC_LIBS weft_common weft_tls weft_kube)
+  PUBLIC_LIBS weft_common weft_tls weft_kube
+  PRIVATE_LIBS weft_api)

@@ -45,11 +45,6 @@ std::string trim(std::string s) {
   return s;
 }
 
-struct Certified {
-  std::vector<weft::tls::Cert> chain;
-  std::vector<weft::tls::Cert> bundle;
-};
-
 Result<std::vector<weft::tls::Cert>> parseAll(const std::vector<std::string>& pems) {
   std::vector<weft::tls::Cert> out;
   for (const auto& p : pems) {
@@ -168,7 +163,7 @@ struct IdentityClient::Impl {
     req.set(http::field::authorization, "Bearer " + trim(std::move(*token)));
     req.set(http::field::content_type, "application/json");
     req.set(http::field::user_agent, "weft-proxy");
-    req.body() = json::dump(json::Json{{"csr", *csr}});
+    req.body() = json::dump(api::toJson(api::CertifyRequest{*csr}));
     req.prepare_payload();
     co_await http::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
@@ -203,7 +198,8 @@ struct IdentityClient::Impl {
     if (!roots) {
       co_return R(roots.error().context("certify answer"));
     }
-    if (weft::tls::spiffeId((*chain)[0]) != options.spiffeId) {
+    if (answer->identity != options.spiffeId ||
+        weft::tls::spiffeId((*chain)[0]) != options.spiffeId) {
       co_return R(makeError(ErrorCode::kInvalidArgument,
                             "certify answer: the certificate is not for " + options.spiffeId));
     }
