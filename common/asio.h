@@ -11,3 +11,13 @@
 #endif
 
 #include <boost/asio.hpp>
+
+namespace weft {
+
+// Completion token for `co_await op(..., ecTok(ec))`: errors come back as
+// values, never as exceptions (STYLE.md: none on the proxy's request path).
+inline auto ecTok(boost::system::error_code& ec) {
+  return boost::asio::redirect_error(boost::asio::use_awaitable, ec);
+}
+
+}  // namespace weft

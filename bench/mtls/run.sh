@@ -47,15 +47,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-. "$ROOT/bench/proxy/lib.sh"
-cpu_ticks() {
-  local total=0 p
-  for p in "$@"; do
-    [[ -r /proc/$p/stat ]] || continue
-    total=$(awk -v t="$total" '{ printf "%d", t + $14 + $15 }' "/proc/$p/stat")
-  done
-  echo "$total"
-}
+. "$ROOT/bench/lib.sh"
 # Sum of weft_tls_handshakes_total{direction="inbound",result="ok"} on an admin port.
 handshakes() {
   curl -fsS "http://127.0.0.1:$1/metrics" 2>/dev/null |
@@ -97,11 +89,11 @@ run() {
   wait_port "$port"
   wrk -t"$WRK_THREADS" -c"$CONNS" -d1s -H "Host: $HOST" "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
   local cpu0 hs0=0 out cpu1 hs1=0
-  cpu0=$(cpu_ticks "${pids[@]}")
+  cpu0=$(cpu_of "${pids[@]}")
   [[ $admin == 0 ]] || hs0=$(handshakes "$admin")
   out=$(wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" -H "Host: $HOST" -s "$TMP/report.lua" \
     "http://127.0.0.1:$port/" 2>&1)
-  cpu1=$(cpu_ticks "${pids[@]}")
+  cpu1=$(cpu_of "${pids[@]}")
   [[ $admin == 0 ]] || hs1=$(handshakes "$admin")
   read -r _ rps p50 p99 errs status <<<"$(grep '^RESULT' <<<"$out")"
   RPS[$name]=$rps

@@ -41,7 +41,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 HOST=backend.bench:8080
 BACKEND_PORT=$(free_port)

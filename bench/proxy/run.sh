@@ -46,33 +46,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-. "$(dirname "$0")/lib.sh"
-# CPU seconds (user+system) of a process and its threads and children.
-cpu_of() {
-  local total=0 p
-  for p in "$@"; do
-    [[ -r /proc/$p/stat ]] || continue
-    total=$(awk -v t="$total" '{ printf "%d", t + $14 + $15 }' "/proc/$p/stat")
-  done
-  echo "$total"
-}
-hwm_kib() {
-  local total=0 p v
-  for p in "$@"; do
-    v=$(awk '/VmHWM/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
-    total=$((total + ${v:-0}))
-  done
-  echo "$total"
-}
-rss_kib() {
-  local total=0 p v
-  for p in "$@"; do
-    v=$(awk '/VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
-    total=$((total + ${v:-0}))
-  done
-  echo "$total"
-}
-
+. "$(dirname "$0")/../lib.sh"
 cat >"$TMP/report.lua" <<'LUA'
 done = function(summary, latency, requests)
   io.write(string.format("RESULT %.1f %d %d %d %d %d\n",

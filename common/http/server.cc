@@ -20,12 +20,6 @@
 #include "common/http/tls_files.h"
 #include "common/log/log.h"
 
-// GCC 12 with -fsanitize=address reports Asio's coroutine frame allocator as
-// a mismatched new/delete pair: a false positive in Boost's own code.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 namespace weft::http {
 
 namespace asio = boost::asio;

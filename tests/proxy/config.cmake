@@ -11,7 +11,3 @@ weft_test(proxy_discovery_test LABEL unit
   SOURCES discovery/backoff_test.cc discovery/state_test.cc discovery/client_test.cc
           discovery/test_tls.cc discovery/fake_discovery_server.cc
   LIBS weft_proxy_discovery weft_asio OpenSSL::SSL OpenSSL::Crypto)
-if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-  # GCC 12's false positive on Asio coroutine frames (see proxy/src/discovery/discovery.cmake).
-  target_compile_options(proxy_discovery_test PRIVATE -Wno-mismatched-new-delete)
-endif()

@@ -14,8 +14,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 
-auto ecTok(boost::system::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
-
 }  // namespace
 
 AdminServer::AdminServer(asio::io_context& io, Hooks hooks)

@@ -1,12 +1,6 @@
 // Protocol detection and dispatch of a client connection.
 #include "proxy/src/app/connection.h"
 
-// GCC 12 misreads Asio's coroutine frame allocator (recycling new/delete) as
-// a mismatch in some frames; a known false positive.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 #include <algorithm>
 
 #include <boost/beast/core/flat_buffer.hpp>
@@ -31,8 +25,6 @@ const std::shared_ptr<spdlog::logger>& logger() {
   static auto l = log::get("proxy.tcp");
   return l;
 }
-
-auto ecTok(boost::system::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
 // A TLS record is at most 16 KiB plus its header: a ClientHello we terminate
 // fits one.

@@ -20,8 +20,6 @@ namespace {
 namespace asio = boost::asio;
 using net::Tcp;
 
-auto ecTok(boost::system::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
-
 asio::awaitable<void> acceptLoop(Tcp::acceptor& acceptor, net::WorkerContext& ctx, bool inbound) {
   auto logger = log::get("proxy");
   for (;;) {

@@ -1,12 +1,6 @@
 // Opaque TCP forwarding, with mTLS to meshed endpoints.
 #include "proxy/src/app/tcp_forward.h"
 
-// GCC 12 misreads Asio's coroutine frame allocator (recycling new/delete) as
-// a mismatch in some frames; a known false positive.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 #include "common/log/log.h"
 #include "proxy/src/net/address.h"
 #include "proxy/src/tcp/relay.h"
@@ -23,8 +17,6 @@ const std::shared_ptr<spdlog::logger>& logger() {
   static auto l = log::get("proxy.tcp");
   return l;
 }
-
-auto ecTok(boost::system::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
 struct ByteCounters {
   metrics::Counter* toUpstream;

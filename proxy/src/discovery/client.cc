@@ -21,6 +21,7 @@
 #include "common/log/log.h"
 #include "common/strings.h"
 #include "proxy/src/discovery/backoff.h"
+#include "proxy/src/discovery/control_plane.h"
 #include "proxy/src/discovery/state.h"
 
 namespace weft::proxy::discovery {
@@ -183,29 +184,24 @@ struct Client::Impl {
     if (ec) {
       co_return fail("resolving " + options.host);
     }
-    beast::ssl_stream<beast::tcp_stream> stream(ioc, tls);
+    ControlPlaneStream stream(ioc, tls);
     scope.reset();
     scope.emplace(sub, [&stream] { beast::get_lowest_layer(stream).close(); });
     const std::string& name = options.serverName;
-    if (SSL_set_tlsext_host_name(stream.native_handle(), name.c_str()) != 1) {
-      co_return makeError(ErrorCode::kInvalidArgument, "bad server name " + name);
+    if (auto r = expectServer(stream, name); !r) {
+      co_return r.error();
     }
-    stream.set_verify_callback(ssl::host_name_verification(name));
     if (options.presentCertificate) {
       options.presentCertificate(stream.native_handle());
     }
     auto& lowest = beast::get_lowest_layer(stream);
     lowest.expires_after(options.connectTimeout);
-    co_await lowest.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      co_return fail("connecting to " + options.host + ":" + std::to_string(options.port));
+    if (auto r = co_await connectAndHandshake(
+            stream, endpoints, options.host + ":" + std::to_string(options.port), name);
+        !r) {
+      co_return r.error();
     }
     enableKeepalive(lowest.socket());
-    co_await stream.async_handshake(ssl::stream_base::client,
-                                    asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      co_return fail("TLS handshake with " + name);
-    }
     const std::string target =
         authority.empty()
             ? "/v1/discovery/inbound?pod=" + percentEncode(options.pod.value_or(""), ":/")
@@ -287,16 +283,9 @@ Result<std::unique_ptr<Client>> Client::create(ClientOptions options, OnSnapshot
     options.serverName = options.host;
   }
   auto impl = std::make_unique<Impl>();
-  boost::system::error_code ec;
-  impl->tls.set_verify_mode(ssl::verify_peer, ec);
-  if (!ec) {
-    impl->tls.add_certificate_authority(asio::buffer(options.caPem), ec);
+  if (auto r = trustControlPlane(impl->tls, options.caPem); !r) {
+    return r.error().context("discovery");
   }
-  if (ec) {
-    return makeError(ErrorCode::kInvalidArgument,
-                     "discovery: cannot use the control-plane CA: " + ec.message());
-  }
-  SSL_CTX_set_min_proto_version(impl->tls.native_handle(), TLS1_2_VERSION);
   impl->options = std::move(options);
   impl->onSnapshot = std::move(onSnapshot);
   return std::unique_ptr<Client>(new Client(std::move(impl)));

@@ -1,18 +1,11 @@
 // One try: an endpoint from the balancer (waiting up to 3 s for one to become
 // ready), a pooled or new connection within the destination's limits, the
 // request sent, and the response head read within the per-try timeout.
-#include "proxy/src/http/exchange.h"
-
-// GCC 12 misreads Asio's coroutine frame allocator (recycling new/delete) as
-// a mismatch in some frames; a known false positive.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 #include <limits>
 
 #include <boost/beast/http.hpp>
 
+#include "proxy/src/http/exchange.h"
 #include "proxy/src/net/address.h"
 #include "proxy/src/tls/credentials.h"
 

@@ -1,15 +1,8 @@
 // Bodies: the replay buffer, streaming both ways in pieces (never the whole
 // body in memory), 100-continue, and upgrade tunnels.
-#include "proxy/src/http/exchange.h"
-
-// GCC 12 misreads Asio's coroutine frame allocator (recycling new/delete) as
-// a mismatch in some frames; a known false positive.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 #include <boost/beast/http.hpp>
 
+#include "proxy/src/http/exchange.h"
 #include "proxy/src/http/framing.h"
 #include "proxy/src/tcp/relay.h"
 

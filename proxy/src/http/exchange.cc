@@ -2,12 +2,6 @@
 // limit, the total timeout and the retry loop around attempts.
 #include "proxy/src/http/exchange.h"
 
-// GCC 12 misreads Asio's coroutine frame allocator (recycling new/delete) as
-// a mismatch in some frames; a known false positive.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
 

@@ -31,11 +31,6 @@ using RequestParser = bhttp::request_parser<bhttp::buffer_body>;
 using ResponseParser = bhttp::response_parser<bhttp::buffer_body>;
 using metrics::ErrorReason;
 
-// Asio errors as values on the request path (STYLE.md: no exceptions there).
-inline auto ecTok(boost::system::error_code& ec) {
-  return boost::asio::redirect_error(boost::asio::use_awaitable, ec);
-}
-
 inline constexpr std::size_t kChunk = 16 * 1024;
 using Chunk = std::array<char, kChunk>;
 

@@ -2,12 +2,6 @@
 // timeout, and one Exchange per request; plus the proxy's own error answers.
 #include "proxy/src/http/http1_proxy.h"
 
-// GCC 12 misreads Asio's coroutine frame allocator (recycling new/delete) as
-// a mismatch in some frames; a known false positive.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 #include <limits>
 #include <string>
 

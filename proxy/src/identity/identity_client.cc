@@ -1,12 +1,6 @@
 // Identity client: CSR, certify over HTTPS (Beast), renewal timer.
 #include "proxy/src/identity/identity_client.h"
 
-// GCC 12 misreads Asio's coroutine frame allocator as a new/delete mismatch
-// on co_spawn of a member coroutine; a known false positive.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -24,6 +18,7 @@
 #include "common/strings.h"
 #include "common/tls/pki.h"
 #include "proxy/src/discovery/backoff.h"
+#include "proxy/src/discovery/control_plane.h"
 
 namespace weft::proxy::identity {
 namespace {
@@ -141,22 +136,16 @@ struct IdentityClient::Impl {
     if (ec) {
       co_return fail("resolving " + options.host);
     }
-    beast::ssl_stream<beast::tcp_stream> stream(ioc, tls);
+    discovery::ControlPlaneStream stream(ioc, tls);
     const std::string& name = options.serverName;
-    if (SSL_set_tlsext_host_name(stream.native_handle(), name.c_str()) != 1) {
-      co_return R(makeError(ErrorCode::kInvalidArgument, "bad server name " + name));
+    if (auto r = discovery::expectServer(stream, name); !r) {
+      co_return R(r.error());
     }
-    stream.set_verify_callback(ssl::host_name_verification(name));
-    auto& lowest = beast::get_lowest_layer(stream);
-    lowest.expires_after(options.requestTimeout);  // the whole call
-    co_await lowest.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      co_return fail("connecting to " + options.host + ":" + std::to_string(options.port));
-    }
-    co_await stream.async_handshake(ssl::stream_base::client,
-                                    asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      co_return fail("TLS handshake with " + name);
+    beast::get_lowest_layer(stream).expires_after(options.requestTimeout);  // the whole call
+    if (auto r = co_await discovery::connectAndHandshake(
+            stream, endpoints, options.host + ":" + std::to_string(options.port), name);
+        !r) {
+      co_return R(r.error());
     }
     http::request<http::string_body> req{http::verb::post, "/v1/identity/certify", 11};
     req.set(http::field::host, name + ":" + std::to_string(options.port));
@@ -275,16 +264,9 @@ Result<std::unique_ptr<IdentityClient>> IdentityClient::create(IdentityOptions o
     options.serverName = options.host;
   }
   auto impl = std::make_unique<Impl>();
-  boost::system::error_code ec;
-  impl->tls.set_verify_mode(ssl::verify_peer, ec);
-  if (!ec) {
-    impl->tls.add_certificate_authority(asio::buffer(options.caPem), ec);
+  if (auto r = discovery::trustControlPlane(impl->tls, options.caPem); !r) {
+    return r.error().context("identity");
   }
-  if (ec) {
-    return makeError(ErrorCode::kInvalidArgument,
-                     "identity: cannot use the control-plane CA: " + ec.message());
-  }
-  SSL_CTX_set_min_proto_version(impl->tls.native_handle(), TLS1_2_VERSION);
   impl->options = std::move(options);
   impl->onCredentials = std::move(onCredentials);
   return std::unique_ptr<IdentityClient>(new IdentityClient(std::move(impl)));
