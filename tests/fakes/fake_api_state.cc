@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "common/strings.h"
+#include "tests/fakes/fake_rbac.h"
 
 namespace weft::testing {
 namespace {
@@ -304,6 +305,20 @@ FakeResponse FakeApiState::checkAuthAndInjected(const FakeRequest& request, cons
   requestLog_.emplace_back(request.method, path);
   if (!requiredToken_.empty() && request.authorization != "Bearer " + requiredToken_) {
     return statusResponse(401, "Unauthorized", "Unauthorized");
+  }
+  if (rbac_) {
+    const std::string bearer = "Bearer ";
+    auto user = request.authorization.rfind(bearer, 0) == 0
+                    ? rbac_->userOf(request.authorization.substr(bearer.size()))
+                    : std::nullopt;
+    if (!user) {
+      return statusResponse(401, "Unauthorized", "Unauthorized");
+    }
+    RbacRequest asked = rbacRequestOf(request.method, request.target);
+    asked.user = *user;
+    if (!rbac_->authorize(asked)) {
+      return FakeResponse{403, "application/json", FakeRbac::forbiddenBody(asked)};
+    }
   }
   for (auto it = injected_.begin(); it != injected_.end(); ++it) {
     if (path.rfind(it->first, 0) != 0 || it->second.times == 0 ||
@@ -966,6 +981,11 @@ void FakeApiState::clearInjectedErrors() {
 void FakeApiState::setRequiredToken(const std::string& token) {
   std::lock_guard lock(mu_);
   requiredToken_ = token;
+}
+
+void FakeApiState::setRbac(std::shared_ptr<FakeRbac> rbac) {
+  std::lock_guard lock(mu_);
+  rbac_ = std::move(rbac);
 }
 
 void FakeApiState::stop() {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -15,6 +16,8 @@
 #include <nlohmann/json.hpp>
 
 namespace weft::testing {
+
+class FakeRbac;
 
 struct FakeRequest {
   std::string method;  // GET, POST, PUT, PATCH, DELETE
@@ -79,6 +82,9 @@ class FakeApiState {
                    const std::string& method = "");
   void clearInjectedErrors();
   void setRequiredToken(const std::string& token);  // empty: no authentication
+  // From now on every request needs a bearer token of a user `rbac` knows
+  // (401 otherwise) and is authorized by it (403 with the RBAC message).
+  void setRbac(std::shared_ptr<FakeRbac> rbac);
   // What a TokenReview says of `token`: authenticated as `username` (e.g.
   // "system:serviceaccount:demo:web") for these audiences; unknown tokens fail.
   void addToken(const std::string& token, const std::string& username,
@@ -139,6 +145,7 @@ class FakeApiState {
   std::uint64_t uidCounter_ = 0;
   bool stopped_ = false;
   std::string requiredToken_;
+  std::shared_ptr<FakeRbac> rbac_;
   std::string gitVersion_ = "v1.26.1";
   std::map<std::string, Injected> injected_;
   struct TokenInfo {
