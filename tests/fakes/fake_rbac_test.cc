@@ -32,8 +32,7 @@ RbacRequest as(const std::string& user, const std::string& method, const std::st
   return r;
 }
 
-FakeRbac operatorLike() {
-  FakeRbac rbac;
+void loadOperatorLike(FakeRbac& rbac) {
   EXPECT_TRUE(rbac.add(Json::parse(R"({
     "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
     "metadata": {"name": "reader"},
@@ -64,7 +63,6 @@ FakeRbac operatorLike() {
     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "secrets"},
     "subjects": [{"kind": "ServiceAccount", "name": "op"}]})"))
                   .ok());
-  return rbac;
 }
 
 TEST(FakeRbacTest, DenialsAreTheRecordedBodies) {
@@ -106,7 +104,8 @@ TEST(FakeRbacTest, RequestAttributesFollowRequestInfo) {
 }
 
 TEST(FakeRbacTest, RulesMatchVerbsNamesSubresourcesAndNamespaces) {
-  FakeRbac rbac = operatorLike();
+  FakeRbac rbac;
+  loadOperatorLike(rbac);
   const std::string op = "system:serviceaccount:weft:op";
   EXPECT_TRUE(rbac.authorize(as(op, "GET", "/api/v1/pods?limit=500")));
   EXPECT_TRUE(rbac.authorize(as(op, "GET", "/api/v1/namespaces/demo/pods?watch=1")));
@@ -137,7 +136,8 @@ TEST(FakeRbacTest, RulesMatchVerbsNamesSubresourcesAndNamespaces) {
 }
 
 TEST(FakeRbacTest, TheFakeServerAuthenticatesAndAuthorizes) {
-  auto rbac = std::make_shared<FakeRbac>(operatorLike());
+  auto rbac = std::make_shared<FakeRbac>();
+  loadOperatorLike(*rbac);
   rbac->addUser("op-token", "system:serviceaccount:weft:op");
   FakeApiState state;
   state.setRbac(rbac);
