@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
+./scripts/install-tools.sh  # helm and the schema validator, for tests/helm
 ./scripts/build.sh
 BUILD_DIR=${WEFT_BUILD_DIR:-build}
 
