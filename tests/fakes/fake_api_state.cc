@@ -372,6 +372,11 @@ FakeResponse FakeApiState::handle(const FakeRequest& request) {
                ? versionResponse()
                : FakeResponse{405, "text/plain; charset=utf-8", "405: Method Not Allowed\n"};
   }
+  if (auto answer = discovery(request.target.substr(0, request.target.find('?')))) {
+    return request.method == "GET"
+               ? *answer
+               : FakeResponse{405, "text/plain; charset=utf-8", "405: Method Not Allowed\n"};
+  }
   if (request.target.substr(0, request.target.find('?')) ==
       "/apis/authentication.k8s.io/v1/tokenreviews") {
     return request.method == "POST"
@@ -409,6 +414,87 @@ FakeResponse FakeApiState::handle(const FakeRequest& request) {
   return statusResponse(405, "MethodNotAllowed",
                         "the server does not allow this method on the requested resource",
                         details(*t.kind, t.name));
+}
+
+// Legacy (unaggregated) discovery, shaped like discovery-api.json,
+// discovery-apis.json and discovery-widgets-group-version.json; clients that
+// ask for aggregated discovery fall back to it.
+std::optional<FakeResponse> FakeApiState::discovery(const std::string& path) const {
+  if (path == "/api") {
+    OJson body;
+    body["kind"] = "APIVersions";
+    body["versions"] = {"v1"};
+    body["serverAddressByClientCIDRs"] = {
+        {{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", "127.0.0.1"}}};
+    return FakeResponse{200, "application/json", body.dump()};
+  }
+  if (path == "/apis") {
+    OJson groups = OJson::array();
+    std::vector<std::string> seen;
+    for (const auto& k : kinds_) {
+      std::string gv = k.group + "/" + k.version;
+      if (k.group.empty() || std::find(seen.begin(), seen.end(), gv) != seen.end()) {
+        continue;
+      }
+      seen.push_back(gv);
+      OJson version;
+      version["groupVersion"] = gv;
+      version["version"] = k.version;
+      OJson group;
+      group["name"] = k.group;
+      group["versions"] = OJson::array({version});
+      group["preferredVersion"] = version;
+      groups.push_back(group);
+    }
+    OJson body;
+    body["kind"] = "APIGroupList";
+    body["apiVersion"] = "v1";
+    body["groups"] = groups;
+    return FakeResponse{200, "application/json", body.dump()};
+  }
+  std::string gv;
+  if (path.rfind("/api/", 0) == 0 && path.find('/', 5) == std::string::npos) {
+    gv = path.substr(5);
+  } else if (path.rfind("/apis/", 0) == 0 && std::count(path.begin(), path.end(), '/') == 3) {
+    gv = path.substr(6);
+  } else {
+    return std::nullopt;
+  }
+  OJson resources = OJson::array();
+  for (const auto& k : kinds_) {
+    if ((k.group.empty() ? k.version : k.group + "/" + k.version) != gv) {
+      continue;
+    }
+    std::string singular = k.kind;
+    std::transform(singular.begin(), singular.end(), singular.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    OJson r;
+    r["name"] = k.plural;
+    r["singularName"] = singular;
+    r["namespaced"] = k.namespaced;
+    r["kind"] = k.kind;
+    r["verbs"] = {"delete", "deletecollection", "get",    "list",
+                  "patch",  "create",           "update", "watch"};
+    resources.push_back(r);
+    if (k.hasStatus) {
+      OJson st;
+      st["name"] = k.plural + "/status";
+      st["singularName"] = "";
+      st["namespaced"] = k.namespaced;
+      st["kind"] = k.kind;
+      st["verbs"] = {"get", "patch", "update"};
+      resources.push_back(st);
+    }
+  }
+  if (resources.empty()) {
+    return std::nullopt;  // 404 like any unknown path
+  }
+  OJson body;
+  body["kind"] = "APIResourceList";
+  body["apiVersion"] = "v1";
+  body["groupVersion"] = gv;
+  body["resources"] = resources;
+  return FakeResponse{200, "application/json", body.dump()};
 }
 
 // kube-apiserver's answer: the review echoed with a status; 201 whether or

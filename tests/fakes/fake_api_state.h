@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -126,6 +127,8 @@ class FakeApiState {
   FakeResponse patch(const Target& t, const FakeRequest& r);
   FakeResponse remove(const Target& t);
   FakeResponse versionResponse() const;
+  // /api, /apis, /api/v1, /apis/GROUP/VERSION for the kinds served (nullopt: not discovery).
+  std::optional<FakeResponse> discovery(const std::string& path) const;
   FakeResponse tokenReview(const FakeRequest& r);
   // Stores `next` as the new state of an existing object (PUT and PATCH).
   FakeResponse write(const Target& t, const nlohmann::json& old, nlohmann::json next);
