@@ -18,6 +18,7 @@
 #include "operator/src/identity/ca.h"
 #include "tests/common/http/test_tls.h"
 #include "tests/crds/openapi_schema.h"
+#include "tests/fakes/fake_apiserver.h"
 #include "tests/helm/dockerfile.h"
 #include "tests/support/process.h"
 
@@ -525,6 +526,42 @@ TEST_F(ChartTest, EveryObjectIsValidAgainstTheKubernetesSchemas) {
   EXPECT_NE(r.exitCode, 0);
   EXPECT_THAT(r.out, HasSubstr("readOnlyRootFileSystem: unknown field"));
   EXPECT_THAT(r.out, HasSubstr("sideEffects must be equal to one of the allowed values"));
+}
+
+// Rendering against a cluster (what `helm upgrade` does) carries over the
+// caBundle the operator patched in, so an upgrade, a rollback or --force
+// never leaves the API server without a CA to call the injector with.
+TEST_F(ChartTest, UpgradesKeepTheCaBundleTheOperatorPatchedIn) {
+  auto server = weft::testing::FakeApiServer::start();
+  ASSERT_TRUE(server.ok()) << server.error().describe();
+  weft::testing::writeFileAtomically(
+      dir_->file("kubeconfig"),
+      "apiVersion: v1\nkind: Config\nclusters:\n- name: f\n  cluster: {server: \"" +
+          (*server)->url() +
+          "\"}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: c\n"
+          "  context: {cluster: f, user: u}\ncurrent-context: c\n");
+  auto bundles = [&] {
+    std::vector<std::string> out;
+    auto objects = render({"--dry-run=server", "--kubeconfig", dir_->file("kubeconfig")});
+    EXPECT_TRUE(objects.ok()) << objects.error().describe();
+    if (objects.ok()) {
+      const Json* hook = find(*objects, "MutatingWebhookConfiguration", "weft-injector");
+      for (const auto& w : hook ? (*hook)["webhooks"] : Json::array()) {
+        out.push_back(w["clientConfig"].value("caBundle", ""));
+      }
+    }
+    return out;
+  };
+  // A first install: nothing to keep yet.
+  EXPECT_EQ(bundles(), (std::vector<std::string>{"", ""}));
+  // Installed by an older chart (one webhook), caBundle patched by the operator.
+  weft::testing::FakeRequest create;
+  create.method = "POST";
+  create.target = "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations";
+  create.body = R"({"metadata": {"name": "weft-injector"}, "webhooks": [
+      {"name": "inject.weft.io", "clientConfig": {"caBundle": "T0xEK05FVwo="}}]})";
+  ASSERT_EQ((*server)->state().handle(create).status, 201);
+  EXPECT_EQ(bundles(), (std::vector<std::string>{"T0xEK05FVwo=", "T0xEK05FVwo="}));
 }
 
 TEST_F(ChartTest, ChartCrdsAreTheTopLevelCrds) {
