@@ -528,6 +528,22 @@ TEST_F(ChartTest, EveryObjectIsValidAgainstTheKubernetesSchemas) {
   EXPECT_THAT(r.out, HasSubstr("sideEffects must be equal to one of the allowed values"));
 }
 
+// On 1.28+ the API server filters with the webhooks' CEL matchConditions:
+// evaluated for real (cel-es) on pods with and without the annotations.
+TEST_F(ChartTest, MatchConditionsSendTheInjectorExactlyThePodsItCanMesh) {
+  std::string node = WEFT_NODE;
+  ASSERT_FALSE(node.empty()) << "node not found when configuring (scripts/install-deps.sh)";
+  ASSERT_TRUE(fs::exists(sourcePath("tests/helm/node_modules/@bufbuild/cel")))
+      << "run scripts/install-tools.sh (npm ci --prefix tests/helm)";
+  auto run = runHelm({"template", "weft", sourcePath("helm/weft"), "--kube-version", "1.30.2"});
+  ASSERT_EQ(run.exitCode, 0) << run.err;
+  weft::testing::writeFileAtomically(dir_->file("conditions.yaml"), run.out);
+  auto r = weft::testing::runProcess(
+      {node, sourcePath("tests/helm/match_conditions.mjs"), dir_->file("conditions.yaml")});
+  EXPECT_EQ(r.exitCode, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("12 evaluations, 0 problems"));
+}
+
 // Rendering against a cluster (what `helm upgrade` does) carries over the
 // caBundle the operator patched in, so an upgrade, a rollback or --force
 // never leaves the API server without a CA to call the injector with.
