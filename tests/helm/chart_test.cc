@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -600,34 +601,73 @@ TEST_F(ChartTest, ChartCrdsAreTheTopLevelCrds) {
   }
 }
 
-TEST_F(ChartTest, TheHelmTestAccountOnlyReadsAndNeverSecrets) {
+// weftctl check's rights, as docs/weftctl.md lists them: get only, by name.
+TEST_F(ChartTest, TheHelmTestAccountOnlyGetsWhatWeftctlCheckReads) {
   auto objects = render();
   ASSERT_TRUE(objects.ok());
-  int rules = 0;
+  // role kind, group, resource, verb, name
+  using Right = std::tuple<std::string, std::string, std::string, std::string, std::string>;
+  std::set<Right> granted;
   for (const auto& o : *objects) {
     std::string kind = o.value("kind", "");
     if ((kind == "Role" || kind == "ClusterRole") &&
         o["metadata"].value("name", "") == "weft-check") {
-      EXPECT_TRUE(isHook(o));
+      EXPECT_TRUE(isHook(o)) << kind;
       for (const auto& rule : o["rules"]) {
-        ++rules;
-        for (const auto& verb : strings(rule["verbs"])) {
-          EXPECT_TRUE(verb == "get" || verb == "list" || verb == "watch") << kind << ": " << verb;
-        }
-        for (const auto& resource : strings(rule["resources"])) {
-          EXPECT_NE(resource, "secrets");
-          EXPECT_NE(resource, "*");
+        auto names = strings(rule.value("resourceNames", Json::array()));
+        EXPECT_FALSE(names.empty()) << kind << ": a rule without resourceNames";
+        for (const auto& g : strings(rule["apiGroups"])) {
+          for (const auto& r : strings(rule["resources"])) {
+            for (const auto& v : strings(rule["verbs"])) {
+              for (const auto& n : names) {
+                granted.insert({kind, g, r, v, n});
+              }
+            }
+          }
         }
       }
     }
   }
-  EXPECT_EQ(rules, 4);
+  const std::set<Right> expected = {
+      {"ClusterRole", "apiextensions.k8s.io", "customresourcedefinitions", "get", "meshes.weft.io"},
+      {"ClusterRole", "apiextensions.k8s.io", "customresourcedefinitions", "get",
+       "trafficpolicies.weft.io"},
+      {"ClusterRole", "apiextensions.k8s.io", "customresourcedefinitions", "get",
+       "trafficroutes.weft.io"},
+      {"ClusterRole", "apiextensions.k8s.io", "customresourcedefinitions", "get",
+       "accesspolicies.weft.io"},
+      {"ClusterRole", "admissionregistration.k8s.io", "mutatingwebhookconfigurations", "get",
+       "weft-injector"},
+      {"Role", "apps", "deployments", "get", "weft-operator"},
+      {"Role", "apps", "deployments", "get", "weft-injector"},
+      {"Role", "coordination.k8s.io", "leases", "get", "weft-operator"},
+      {"Role", "", "services", "get", "weft-injector"},
+      {"Role", "", "configmaps", "get", "weft-trust-bundle"},
+  };
+  EXPECT_EQ(granted, expected);
+  // The CRD names are those of crds/.
+  for (const auto& e : fs::directory_iterator(sourcePath("crds"))) {
+    if (e.path().extension() == ".yaml") {
+      auto crd = yaml::parseOne(*readFile(e.path().string()));
+      ASSERT_TRUE(crd.ok());
+      EXPECT_TRUE(granted.count({"ClusterRole", "apiextensions.k8s.io", "customresourcedefinitions",
+                                 "get", (*crd)["metadata"].value("name", "")}))
+          << e.path();
+    }
+  }
   const Json* pod = find(*objects, "Pod", "weft-check");
   ASSERT_NE(pod, nullptr);
   EXPECT_EQ((*pod)["metadata"]["annotations"].value("helm.sh/hook", ""), "test");
   EXPECT_EQ((*pod)["spec"].value("serviceAccountName", ""), "weft-check");
   EXPECT_EQ(strings((*pod)["spec"]["containers"][0]["args"]),
             (std::vector<std::string>{"check", "--namespace=weft-system"}));
+  for (const char* kind : {"ClusterRoleBinding", "RoleBinding"}) {
+    const Json* binding = find(*objects, kind, "weft-check");
+    ASSERT_NE(binding, nullptr) << kind;
+    EXPECT_EQ((*binding)["subjects"].size(), 1u);
+    EXPECT_EQ((*binding)["subjects"][0].value("name", ""), "weft-check");
+    EXPECT_EQ((*binding)["subjects"][0].value("namespace", ""), "weft-system");
+  }
 }
 
 TEST_F(ChartTest, BadValuesAreRefusedWithAMessage) {
