@@ -691,6 +691,8 @@ TEST_F(ChartTest, BadValuesAreRefusedWithAMessage) {
       {{"--set", "tests.image.name="}, "tests.image.name: Does not match pattern"},
       {{"--set-file", "identity.issuer.rootCertificate=" + dir_->file("root.pem")},
        "identity.issuer: give rootCertificate, certificate and key together, or none of them"},
+      {{"--set", "injector.replicas=1"},
+       "injector.podDisruptionBudget.minAvailable (1) must be less than injector.replicas (1)"},
       {{"--kube-version", "1.25.9"},
        "chart requires kubeVersion: >=1.26.0-0 which is incompatible with Kubernetes v1.25.9"},
   };

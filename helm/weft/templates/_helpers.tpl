@@ -91,6 +91,18 @@ priorityClassName: {{ . }}
 {{- end }}
 {{- end }}
 
+{{/*
+A PodDisruptionBudget that a drain can satisfy: at least one pod may go.
+include "weft.checkDisruptionBudget" (list .Values.operator "operator")
+*/}}
+{{- define "weft.checkDisruptionBudget" -}}
+{{- $values := index . 0 -}}
+{{- $name := index . 1 -}}
+{{- if ge (int $values.podDisruptionBudget.minAvailable) (int $values.replicas) -}}
+{{- fail (printf "%s.podDisruptionBudget.minAvailable (%d) must be less than %s.replicas (%d): otherwise no node running it could ever be drained" $name (int $values.podDisruptionBudget.minAvailable) $name (int $values.replicas)) -}}
+{{- end -}}
+{{- end }}
+
 {{/* The issuer comes from values only when all three parts are given. */}}
 {{- define "weft.userIssuer" -}}
 {{- with .Values.identity.issuer -}}
