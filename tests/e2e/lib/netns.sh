@@ -113,13 +113,19 @@ weft_netns_cleanup() {
   WEFT_NETNS_CREATED=()
 }
 
-# weft_netns_reap_stale: deletes weft-*-<pid>-* namespaces whose creator is gone.
+# weft_netns_reap_stale: deletes weft-*-<pid>-* namespaces whose creator is gone,
+# and kills what still runs in them (a run killed by a timeout leaves both).
 weft_netns_reap_stale() {
-  local ns pid
+  local ns pid pids
   while read -r ns _; do
     if [[ $ns =~ ^weft-[a-z0-9]+-([0-9]+)- ]]; then
       pid=${BASH_REMATCH[1]}
       if ! kill -0 "$pid" 2>/dev/null; then
+        pids=$(ip netns pids "$ns" 2>/dev/null || true)
+        if [[ -n $pids ]]; then
+          # shellcheck disable=SC2086
+          kill -KILL $pids 2>/dev/null || true
+        fi
         ip netns del "$ns" 2>/dev/null || true
       fi
     fi
