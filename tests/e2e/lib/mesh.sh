@@ -34,7 +34,7 @@ MESH_NAMESPACE=demo
 # The Services of the fixtures, by ClusterIP (what cluster DNS would answer).
 MESH_BACKEND_URL=http://198.51.100.20:8080
 MESH_BACKEND_V1_URL=http://198.51.100.21:8080
-MESH_DEADLINE=${MESH_DEADLINE:-100}
+MESH_DEADLINE=${MESH_DEADLINE:-75}
 
 MESH_NAME=
 MESH_WORK=
@@ -150,7 +150,8 @@ mesh_operator_start() {
   ip netns exec "$(weft_netns_name hub)" "$(mesh_bin operator)" --source "dir:$MESH_WORK/mesh" \
     --discovery-listen "$MESH_CONTROL_PLANE" --admin-listen "$MESH_OPERATOR_ADMIN" \
     --tls-cert "$MESH_WORK/control.crt" --tls-key "$MESH_WORK/control.key" \
-    --issuer-dir "$MESH_WORK/issuer" >>"$MESH_WORK/logs/operator.log" 2>&1 &
+    --issuer-dir "$MESH_WORK/issuer" --log-level "${MESH_OPERATOR_LOG_LEVEL:-info}" \
+    >>"$MESH_WORK/logs/operator.log" 2>&1 &
   MESH_OPERATOR_PID=$!
   mesh_wait_until "the operator is ready" 10 \
     weft_netns_exec hub curl -fs --max-time 1 -o /dev/null "http://$MESH_OPERATOR_ADMIN/readyz"
