@@ -5,6 +5,7 @@
 # refused by the backends' proxies with 403. Turned into "deny frontend", it
 # is the other way round for the two meshed callers.
 set -euo pipefail
+# shellcheck source=tests/e2e/lib/mesh.sh
 source "$(dirname "$0")/lib/mesh.sh"
 
 mesh_up authz

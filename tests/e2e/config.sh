@@ -6,6 +6,7 @@
 # answered by the new side). The backends' Inbound documents follow as fast:
 # an AccessPolicy change shows in their /config within the same second.
 set -euo pipefail
+# shellcheck source=tests/e2e/lib/mesh.sh
 source "$(dirname "$0")/lib/mesh.sh"
 
 mesh_up config
@@ -34,6 +35,7 @@ switch() {
   while (($(mesh_now_ms) - start < 5000)); do
     b=$(mesh_exec frontend-0 curl -s -o /dev/null --max-time 2 -w '%header{x-backend}' \
       "$MESH_BACKEND_URL/" || true)
+    # shellcheck disable=SC2053 # PATTERN is a glob
     if [[ $b == $pattern ]]; then
       ((streak == 0)) && first=$(($(mesh_now_ms) - start))
       streak=$((streak + 1))

@@ -5,6 +5,7 @@
 # request still follows that route over mTLS, on new connections too, and the
 # proxies stay ready. When the operator is back, a change reaches them again.
 set -euo pipefail
+# shellcheck source=tests/e2e/lib/mesh.sh
 source "$(dirname "$0")/lib/mesh.sh"
 
 mesh_up lastconfig

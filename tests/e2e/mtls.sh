@@ -6,6 +6,7 @@
 # frontend's SPIFFE ID. As a control, the same capture of a plaintext call
 # (from a pod outside the mesh) does show "GET /", so the check can fail.
 set -euo pipefail
+# shellcheck source=tests/e2e/lib/mesh.sh
 source "$(dirname "$0")/lib/mesh.sh"
 
 frontend_id=spiffe://cluster.local/ns/demo/sa/frontend

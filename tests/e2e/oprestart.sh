@@ -5,6 +5,7 @@
 # proxies keep serving from what they have and reconnect: afterwards a route
 # change reaches them again.
 set -euo pipefail
+# shellcheck source=tests/e2e/lib/mesh.sh
 source "$(dirname "$0")/lib/mesh.sh"
 
 mesh_up oprestart
@@ -29,8 +30,13 @@ mesh_load_wait
 mesh_expect "the load ran ($MESH_LOAD_REQUESTS requests)" test "$MESH_LOAD_REQUESTS" -ge 1000
 mesh_expect "no request failed ($MESH_LOAD_NON2XX non-2xx, $MESH_LOAD_ERRORS socket errors)" \
   test "$MESH_LOAD_NON2XX" -eq 0 -a "$MESH_LOAD_ERRORS" -eq 0
+failed=$(mesh_failed_outbound frontend-0)
+mesh_expect "nor did the frontend's proxy count a failure ($failed)" test "$failed" -eq 0
 starts=$(grep -c "weft-operator starting" "$MESH_WORK/logs/operator.log")
 mesh_expect "the operator really started three times ($starts)" test "$starts" -eq 3
+# 4 Inbound streams and the frontend's Outbound one for backend.
+mesh_wait_until "every proxy stream reconnected to the new operator" 5 \
+  test "$(mesh_operator_metric weft_operator_discovery_streams)" -ge 5
 
 # The proxies found the new operator: a change made now reaches them.
 mesh_apply_yaml 30-route.yaml <<'YAML'

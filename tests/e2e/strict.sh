@@ -4,6 +4,7 @@
 # refuses it (403, weft-error plaintext_refused, the app never sees it) except
 # for the kubelet's probe path, while the frontend's mTLS calls go on.
 set -euo pipefail
+# shellcheck source=tests/e2e/lib/mesh.sh
 source "$(dirname "$0")/lib/mesh.sh"
 
 mesh_up strict

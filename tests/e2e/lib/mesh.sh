@@ -8,9 +8,10 @@
 #   mesh_up lb                            # hub + operator on tests/e2e/fixtures/{00,10,20}-*.yaml
 #   mesh_pod frontend-0 10 frontend       # POD INDEX SERVICE_ACCOUNT [APP FLAGS...]
 #   mesh_pod backend-v1-0 11 backend --latency-ms 5
-#   mesh_apply "$MESH_FIXTURES/canary-90-10.yaml"
-#   mesh_requests frontend-0 100 http://198.51.100.20:8080/ | mesh_tally
-#   mesh_expect "no request failed" test "$(mesh_metric frontend-0 weft_requests_total code=\"503\")" = 0
+#   mesh_apply "$MESH_FIXTURES/route-canary-90-10.yaml"
+#   out=$(mesh_requests frontend-0 100 "$MESH_BACKEND_URL/")    # "STATUS BACKEND" lines
+#   mesh_expect "all succeeded" test "$(mesh_count 200 <<<"$out")" -eq 100
+#   mesh_metric backend-v1-0 weft_requests_total 'direction="inbound"'
 #
 # Binaries come from $WEFT_PROXY, $WEFT_OPERATOR and $WEFT_TEST_BACKEND (ctest
 # sets them), else from ${WEFT_BUILD_DIR:-build}. Every process runs inside
@@ -32,7 +33,9 @@ MESH_OPERATOR_ADMIN=$MESH_HUB_IP:9990
 MESH_PROXY_UID=2102
 MESH_NAMESPACE=demo
 # The Services of the fixtures, by ClusterIP (what cluster DNS would answer).
+# shellcheck disable=SC2034 # for the tests
 MESH_BACKEND_URL=http://198.51.100.20:8080
+# shellcheck disable=SC2034
 MESH_BACKEND_V1_URL=http://198.51.100.21:8080
 MESH_DEADLINE=${MESH_DEADLINE:-75}
 
@@ -230,6 +233,7 @@ mesh_proxy_start() {
 # mesh_sample_pods [BACKEND APP FLAGS...]: the fixtures' pods: frontend-0
 # (192.0.2.10) and backend-v1-0, backend-v1-flaky, backend-v2-0 (.11-.13),
 # the backends' apps started with BACKEND APP FLAGS.
+# shellcheck disable=SC2120 # the flags are optional
 mesh_sample_pods() {
   mesh_pod frontend-0 10 frontend
   mesh_pod backend-v1-0 11 backend "$@"
@@ -324,6 +328,17 @@ mesh_sum_series() {
     END { printf "%d\n", sum }'
 }
 
+# mesh_failed_outbound POD: outbound requests POD's proxy answered with
+# anything but 2xx, as it counted them: the proxy's view beside the client's.
+mesh_failed_outbound() {
+  local text all ok
+  text=$(mesh_admin "$1" /metrics) || mesh_fail "the metrics of $1 are unreachable"
+  all=$(mesh_sum_series weft_requests_total 'direction="outbound"' <<<"$text")
+  ok=$({ grep -E '^weft_requests_total\{.*direction="outbound".*code="2[0-9][0-9]"' <<<"$text" ||
+    true; } | mesh_sum_series weft_requests_total)
+  echo $((all - ok))
+}
+
 # mesh_operator_metric NAME [FILTER...]: the same from the operator.
 mesh_operator_metric() {
   local name=$1
@@ -410,19 +425,20 @@ mesh__pod_namespace() {
   MESH_POD_INDEX[$pod]=$index
 }
 
-
+# The operator's identity-tokens.yaml: it stands in for TokenReview.
 mesh__write_tokens() {
   local f="$MESH_WORK/mesh/.identity-tokens.tmp" token
   {
-    echo "# token: namespace/serviceaccount (stands in for TokenReview)"
-    echo "tokens:"
-    for token in "${!MESH_TOKENS[@]}"; do
-      echo "  $token: ${MESH_TOKENS[$token]}"
-    done
+    echo "# token: namespace/serviceaccount"
+    if ((${#MESH_TOKENS[@]} == 0)); then
+      echo "tokens: {}"
+    else
+      echo "tokens:"
+      for token in "${!MESH_TOKENS[@]}"; do
+        echo "  $token: ${MESH_TOKENS[$token]}"
+      done
+    fi
   } >"$f"
-  if ((${#MESH_TOKENS[@]} == 0)); then
-    echo "tokens: {}" >"$f"
-  fi
   mv -f "$f" "$MESH_WORK/mesh/identity-tokens.yaml"
 }
 
