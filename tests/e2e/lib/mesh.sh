@@ -118,12 +118,21 @@ mesh_up() {
   mkdir -p "$MESH_WORK/mesh" "$MESH_WORK/logs" "$MESH_WORK/tokens"
   chmod 755 "$MESH_WORK/tokens"
   (
-    # Its sleep must die with it, or the sleep would hold the test's output open.
-    sleep "$MESH_DEADLINE" &
-    trap 'kill $! 2>/dev/null; exit 0' TERM
-    wait $! || exit 0
+    local end=$((SECONDS + MESH_DEADLINE)) stat
+    while ((SECONDS < end)); do
+      # Not holding the test's output: a sleep outliving us must not keep it open.
+      sleep 1 >/dev/null 2>&1
+      # Orphaned: the test was killed outright, and its pid may be reused.
+      read -r stat <"/proc/$BASHPID/stat"
+      stat=${stat##*) }
+      read -r _ stat _ <<<"$stat"
+      [[ $stat == "$$" ]] || exit 0
+    done
     echo "FAIL: $MESH_NAME overran its deadline of $MESH_DEADLINE s" >&2
     kill -TERM $$
+    # The shell runs its trap only once its current command ends: end that
+    # too (and whatever else the test started; cleanup follows).
+    pkill -TERM -P $$
   ) &
   MESH_WATCHDOG_PID=$!
 
@@ -445,8 +454,10 @@ mesh__write_tokens() {
 mesh__on_exit() {
   local rc=$?
   trap - EXIT
+  # Clean up as much as possible, whatever fails on the way.
+  set +e
   # The kills below are expected: no "Killed" line per background job.
-  disown -a 2>/dev/null || true
+  disown -a 2>/dev/null
   [[ -n $MESH_WATCHDOG_PID ]] && kill "$MESH_WATCHDOG_PID" 2>/dev/null
   weft_netns_cleanup
   if [[ -n $MESH_WORK && -d $MESH_WORK ]]; then
@@ -473,6 +484,6 @@ mesh__reap_stale_work() {
   for d in /tmp/weft-e2e-*-*-*; do
     [[ -d $d && $d =~ ^/tmp/weft-e2e-[a-z0-9]+-([0-9]+)- ]] || continue
     pid=${BASH_REMATCH[1]}
-    kill -0 "$pid" 2>/dev/null || rm -rf "$d"
+    weft_netns_alive "$pid" || rm -rf "$d"
   done
 }

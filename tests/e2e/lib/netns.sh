@@ -127,7 +127,7 @@ weft_netns_reap_stale() {
   while read -r ns _; do
     if [[ $ns =~ ^weft-[a-z0-9]+-([0-9]+)- ]]; then
       pid=${BASH_REMATCH[1]}
-      if ! kill -0 "$pid" 2>/dev/null; then
+      if ! weft_netns_alive "$pid"; then
         pids=$(ip netns pids "$ns" 2>/dev/null || true)
         if [[ -n $pids ]]; then
           # shellcheck disable=SC2086
@@ -137,4 +137,13 @@ weft_netns_reap_stale() {
       fi
     fi
   done < <(ip netns list 2>/dev/null)
+}
+
+# weft_netns_alive PID: whether PID runs (a zombie, killed but not yet
+# reaped by its parent, does not).
+weft_netns_alive() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} != Z ]]
 }
