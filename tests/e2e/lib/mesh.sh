@@ -334,7 +334,7 @@ mesh_sum_series() {
       for (i = 1; i <= n; i++) if (index(series, f[i]) == 0) next
       sum += $2
     }
-    END { printf "%d\n", sum }'
+    END { printf "%.0f\n", sum }'
 }
 
 # mesh_failed_outbound POD: outbound requests POD's proxy answered with
