@@ -125,6 +125,25 @@ TEST_F(ControlPlaneTest, FirstRequestWaitsForItsDocumentAndSucceeds) {
   EXPECT_EQ(r->status, 200) << r->header("weft-error") << " " << r->body << "\n" << proxy_->log();
 }
 
+// Clients that all start at once: every first request waits for the
+// document, not only the one whose request started the subscription (the
+// others used to be sent unrouted, to their original destination).
+TEST_F(ControlPlaneTest, ConcurrentFirstRequestsAllWaitForTheDocument) {
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 4; ++i) {
+    clients.push_back(std::make_unique<Client>(proxy_->ports().outbound));
+    ASSERT_TRUE(clients.back()->connected());
+  }
+  for (auto& c : clients) {
+    ASSERT_TRUE(c->send(request("GET", "/", kAuthority)));
+  }
+  for (auto& c : clients) {
+    auto r = c->read();
+    ASSERT_TRUE(r) << proxy_->log();
+    EXPECT_EQ(r->status, 200) << r->header("weft-error") << " " << r->body;
+  }
+}
+
 TEST_F(ControlPlaneTest, EndpointsComeFromTheOperatorAndFollowItsChanges) {
   auto seen = spread(40);
   EXPECT_GT(seen["127.0.2.21"], 0) << proxy_->log();

@@ -279,6 +279,27 @@ TEST_F(MtlsTest, StrictRefusesPlaintextWhileMtlsPasses) {
   EXPECT_GE(metric(*server_, "weft_proxy_errors_total", {"reason=\"plaintext_refused\""}), 1);
 }
 
+// The app of a meshed endpoint crashed while its proxy lives on: that proxy
+// answers connect_refused, which means the request never reached an app, so
+// the caller retries it elsewhere like a refused connect, even a POST.
+TEST_F(MtlsTest, APeerWhoseAppIsDownIsRetriedElsewhereLikeARefusedConnect) {
+  startMesh(inboundJson(backend_->port(), "PERMISSIVE"), kBackendId, nullptr, freePort());
+  cp_->setDocument(
+      kAuthority, std::string(R"({"kind":"Outbound","version":"2","authority":")") + kAuthority +
+                      R"(","policy":{"loadBalancer":"round-robin"},"backends":{")" + kAuthority +
+                      R"(":{"endpoints":[{"address":"127.0.0.1:)" +
+                      std::to_string(server_->ports().inbound) + R"(","meshed":true,"identity":")" +
+                      kBackendId + R"("},{"address":")" + backend_->address() + R"("}]}}})");
+  // No request went out yet, so the first subscription already gets this document.
+  for (int i = 0; i < 6; ++i) {
+    auto r = call("POST", "/orders");
+    ASSERT_TRUE(r) << client_->log();
+    EXPECT_EQ(r->status, 200) << r->header("weft-error") << " " << r->body;
+  }
+  EXPECT_GE(metric(*server_, "weft_proxy_errors_total", {"reason=\"connect_refused\""}), 1);
+  EXPECT_GE(metric(*client_, "weft_retries_total", {}), 1);
+}
+
 TEST_F(MtlsTest, AccessPolicyAllowsAndDeniesByIdentityPathAndMethod) {
   std::string rules = std::string(R"({"rules":[)") +
                       R"({"action":"DENY","paths":[{"type":"Exact","value":"/api/secret"}]},)" +

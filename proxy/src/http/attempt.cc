@@ -26,6 +26,19 @@ constexpr std::uint64_t kUnlimited = std::numeric_limits<std::uint64_t>::max();
 constexpr auto kEndpointPoll = std::chrono::milliseconds(20);
 constexpr Ms kDefaultConnectTimeout{10000};
 
+// A Weft proxy (authenticated by mTLS, so its weft-error can be trusted) that
+// answers that it could not connect to its own app: the app crashed while
+// the pod's proxy lives on.
+bool peerCouldNotReachApp(const net::UpstreamConnection& up,
+                          const ResponseParser::value_type& head) {
+  if (up.peerIdentity.empty()) {
+    return false;
+  }
+  auto reason = head["weft-error"];
+  return reason == metrics::toString(ErrorReason::kConnectRefused) ||
+         reason == metrics::toString(ErrorReason::kConnectTimeout);
+}
+
 }  // namespace
 
 void Exchange::endTry() {
@@ -266,6 +279,18 @@ asio::awaitable<void> Exchange::readResponseHead(TryFailure& failure) {
   if (!ec) {
     outcome_.kind = Kind::kResponse;
     outcome_.status = static_cast<std::uint16_t>(rp_->get().result_int());
+    if (peerCouldNotReachApp(*upstream_, rp_->get())) {
+      // The request never reached the app, as if we had dialled it ourselves:
+      // retried elsewhere for any method. The answer's body is not read, so
+      // the connection is not reused.
+      outcome_.kind = Kind::kConnectFailure;
+      bool timedOut = rp_->get()["weft-error"] == metrics::toString(ErrorReason::kConnectTimeout);
+      failure = {timedOut ? 504u : 502u,
+                 timedOut ? ErrorReason::kConnectTimeout : ErrorReason::kConnectRefused,
+                 "the proxy of " + net::toString(entry_->address) + " could not reach its app"};
+      rp_.reset();
+      upstream_->stream.socket().close(ec);
+    }
     co_return;
   }
   rp_.reset();

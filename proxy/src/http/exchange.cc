@@ -16,7 +16,6 @@ namespace asio = boost::asio;
 using net::SteadyClock;
 
 constexpr auto kFirstDocumentWaitStep = std::chrono::milliseconds(10);
-constexpr int kFirstDocumentWaitSteps = 100;
 
 // Retries of requests without a document (passthrough, inbound): only what
 // never reached the app, which retry.cc allows whatever `on` says.
@@ -164,12 +163,12 @@ asio::awaitable<bool> Exchange::resolve() {
   auto host = req_[bhttp::field::host];
   if (out_ == nullptr && !host.empty()) {
     bool hasPort = host.find(':') != std::string_view::npos && host.back() != ']';
-    bool fresh = ctx_.subscribeOnce(hasPort ? std::string(host)
+    // The first requests to a new destination wait briefly for its document
+    // instead of failing while the subscription is in flight.
+    auto until = ctx_.subscribeOnce(hasPort ? std::string(host)
                                             : std::string(host) + ":" +
                                                   std::to_string(info_.originalDst.port()));
-    // The first request to a new destination waits briefly for its document
-    // instead of failing while the subscription is in flight.
-    for (int step = 0; fresh && out_ == nullptr && step < kFirstDocumentWaitSteps; ++step) {
+    while (out_ == nullptr && SteadyClock::now() < until) {
       co_await sleep(kFirstDocumentWaitStep);
       pinned_ = ctx_.table;
       table = pinned_.get();

@@ -10,6 +10,7 @@
 #include <list>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -106,20 +107,31 @@ struct WorkerContext {
   // Asks the control plane for an authority nobody configured yet (set when
   // running with --control-plane). Called once per authority and worker.
   std::function<void(const std::string&)> subscribe;
-  std::unordered_set<std::string> subscribed;
-  // Returns true when this call started a new subscription.
-  bool subscribeOnce(const std::string& authority) {
-    if (!subscribe || authority.empty() || subscribed.count(authority) > 0) {
-      return false;
+  // Subscribed authorities, each with the end of its first-document wait.
+  std::unordered_map<std::string, SteadyClock::time_point> subscribed;
+  // Subscribes to `authority` unless done already, and returns until when a
+  // request for it may wait for its first document: kFirstDocumentWait after
+  // the subscription began. Every request in that window waits, not only the
+  // one that subscribed, so concurrent first requests are not sent unrouted.
+  // time_point::min() when there is nothing to wait for.
+  SteadyClock::time_point subscribeOnce(const std::string& authority) {
+    if (!subscribe || authority.empty()) {
+      return SteadyClock::time_point::min();
+    }
+    if (auto it = subscribed.find(authority); it != subscribed.end()) {
+      return it->second;
     }
     if (subscribed.size() >= kMaxSubscriptions) {
-      return false;  // bounded: a client dialing random names cannot grow this
+      // bounded: a client dialing random names cannot grow this
+      return SteadyClock::time_point::min();
     }
-    subscribed.insert(authority);
+    auto until = SteadyClock::now() + kFirstDocumentWait;
+    subscribed.emplace(authority, until);
     subscribe(authority);
-    return true;
+    return until;
   }
   static constexpr std::size_t kMaxSubscriptions = 10000;
+  static constexpr std::chrono::seconds kFirstDocumentWait{1};
 
   // Destinations whose clients sent nothing within the detection timeout:
   // server-speaks-first protocols, forwarded as TCP at once from now on.
