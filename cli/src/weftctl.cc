@@ -3,6 +3,7 @@
 
 #include <iostream>
 
+#include "cli/src/check.h"
 #include "cli/src/inject.h"
 #include "common/flags/flags.h"
 
@@ -23,7 +24,23 @@ int run(int argc, const char* const* argv) {
                      "target cluster version; before v1.29 the proxy becomes the first "
                      "container instead of a native sidecar");
   inject->add_option("--proxy-image", injectFlags.proxyImage, "image of weft-proxy and weft-init");
+  CheckFlags checkFlags;
   auto* check = app.add_subcommand("check", "verify a Weft installation");
+  check->fallthrough();  // --kubeconfig after `check` too
+  check->add_option("-n,--namespace", checkFlags.ns, "where Weft is installed")
+      ->capture_default_str();
+  check
+      ->add_option("--expiry-warning", checkFlags.expiryWarning,
+                   "warn when a certificate expires within this (7d, 36h)")
+      ->capture_default_str();
+  check->add_option("-o,--output", checkFlags.output, "text or json")->capture_default_str();
+  check->add_option("--webhook-address", checkFlags.webhookAddress,
+                    "HOST:PORT to reach the injector at (e.g. a kubectl port-forward) instead "
+                    "of its Service's cluster IP");
+  check
+      ->add_option("--timeout", checkFlags.timeout,
+                   "per API request and per connection to the injector")
+      ->capture_default_str();
   auto* stat = app.add_subcommand("stat", "golden metrics per workload");
   std::string pod;
   auto* proxyConfig = app.add_subcommand("proxy-config", "show a proxy's configuration");
@@ -35,7 +52,11 @@ int run(int argc, const char* const* argv) {
   if (inject->parsed()) {
     return runInject(injectFlags, std::cin, std::cout, std::cerr);
   }
-  for (auto* cmd : {check, stat, proxyConfig}) {
+  if (check->parsed()) {
+    checkFlags.kubeconfig = kubeconfig;
+    return runCheck(checkFlags, std::cout, std::cerr);
+  }
+  for (auto* cmd : {stat, proxyConfig}) {
     if (cmd->parsed()) {
       return flags::fail(app, std::string(cmd->get_name()) + ": not implemented yet");
     }
