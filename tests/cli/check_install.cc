@@ -286,7 +286,7 @@ void CheckInstall::stopInjector() {
   }
 }
 
-bool CheckInstall::putWebhook(const std::string& caBundlePem) {
+bool CheckInstall::putWebhook(const std::string& caBundlePem, std::uint16_t port) {
   Json hook = {{"apiVersion", "admissionregistration.k8s.io/v1"},
                {"kind", "MutatingWebhookConfiguration"},
                {"metadata", {{"name", "weft-injector"}}},
@@ -298,7 +298,7 @@ bool CheckInstall::putWebhook(const std::string& caBundlePem) {
                      {{"name", "weft-injector"},
                       {"namespace", kNamespace},
                       {"path", "/mutate"},
-                      {"port", injectorPort_}}},
+                      {"port", port != 0 ? port : injectorPort_}}},
                     {"caBundle", base64Encode(caBundlePem)}}},
                   {"sideEffects", "None"},
                   {"failurePolicy", "Fail"}}}}};

@@ -65,7 +65,9 @@ class CheckInstall {
   bool startInjector(const TestIdentity& cert);
   void stopInjector();
   std::uint16_t injectorPort() const { return injectorPort_; }
-  bool putWebhook(const std::string& caBundlePem);
+  bool putCrds();
+  // The webhook calls the Service on `port` (0: the injector's own port).
+  bool putWebhook(const std::string& caBundlePem, std::uint16_t port = 0);
   bool putDeployment(const std::string& name, int replicas, int ready);
   bool putLease(const std::string& holder, SystemTime renewed);
   bool putTrustBundle(const std::string& rootsPem, const std::string& issuerPem);
@@ -82,7 +84,6 @@ class CheckInstall {
                   std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
  private:
-  bool putCrds();
   bool put(const kube::Resource& resource, const std::string& ns, json::Json object);
 
   TempDir dir_;
