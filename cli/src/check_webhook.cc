@@ -172,6 +172,15 @@ void checkReachable(CheckContext& ctx, const WebhookService& service,
   auto probe = target ? probeHttps(*target, std::min<std::chrono::milliseconds>(3s, ctx.timeout),
                                    ctx.timeout)
                       : Result<HttpsProbe>(target.error());
+  if (!probe && probe.error().code == ErrorCode::kIo) {
+    // Something answered at the address but not as a TLS server would: no
+    // detour can make the API server's calls work.
+    ctx.report.fail(reach, where + " accepted the connection, then: " + probe.error().message,
+                    injectorFix);
+    ctx.report.skip(trust, "the injector was not reached");
+    ctx.report.skip(expiry, "the injector was not reached");
+    return;
+  }
   if (!probe) {
     if (!ctx.webhookAddress.empty()) {
       ctx.report.fail(reach, probe.error().message,

@@ -29,7 +29,7 @@ std::string describe(const boost::system::error_code& ec) {
   return ec == beast::error::timeout ? "timed out" : ec.message();
 }
 
-ErrorCode codeOf(const boost::system::error_code& ec) {
+ErrorCode connectCode(const boost::system::error_code& ec) {
   return ec == beast::error::timeout ? ErrorCode::kTimeout : ErrorCode::kUnavailable;
 }
 
@@ -59,12 +59,12 @@ asio::awaitable<Result<HttpsProbe>> run(const ProbeTarget& target,
   socket.expires_after(connectTimeout);
   co_await socket.async_connect(endpoints, ecTok(ec));
   if (ec) {
-    co_return makeError(codeOf(ec), "connecting to " + where + ": " + describe(ec));
+    co_return makeError(connectCode(ec), "connecting to " + where + ": " + describe(ec));
   }
   socket.expires_after(timeout);
   co_await stream.async_handshake(ssl::stream_base::client, ecTok(ec));
   if (ec) {
-    co_return makeError(codeOf(ec), "TLS handshake with " + where + ": " + describe(ec));
+    co_return makeError(ErrorCode::kIo, "TLS handshake with " + where + ": " + describe(ec));
   }
   HttpsProbe out;
   if (STACK_OF(X509)* presented = SSL_get_peer_cert_chain(stream.native_handle())) {
@@ -80,7 +80,7 @@ asio::awaitable<Result<HttpsProbe>> run(const ProbeTarget& target,
   req.keep_alive(false);
   co_await bhttp::async_write(stream, req, ecTok(ec));
   if (ec) {
-    co_return makeError(codeOf(ec),
+    co_return makeError(ErrorCode::kIo,
                         "sending GET " + target.path + " to " + where + ": " + describe(ec));
   }
   beast::flat_buffer buffer;
@@ -88,8 +88,8 @@ asio::awaitable<Result<HttpsProbe>> run(const ProbeTarget& target,
   parser.body_limit(kMaxBody);
   co_await bhttp::async_read(stream, buffer, parser, ecTok(ec));
   if (ec) {
-    co_return makeError(codeOf(ec), "reading the answer to GET " + target.path + " from " + where +
-                                        ": " + describe(ec));
+    co_return makeError(ErrorCode::kIo, "reading the answer to GET " + target.path + " from " +
+                                            where + ": " + describe(ec));
   }
   out.status = static_cast<int>(parser.get().result_int());
   out.body = std::move(parser.get().body());

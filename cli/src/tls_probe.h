@@ -29,7 +29,9 @@ struct ProbeTarget {
 
 // Blocking: resolves and connects within `connectTimeout`, then does the
 // TLS handshake (TLS 1.2+, no verification), the request and the response
-// within `timeout`. Errors (kUnavailable, kTimeout) name the step that failed.
+// within `timeout`. Errors name the step that failed; their code says how far
+// it got: kUnavailable or kTimeout when nothing answered (no connection),
+// kIo when the connection was made and the TLS or HTTP exchange then failed.
 Result<HttpsProbe> probeHttps(const ProbeTarget& target, std::chrono::milliseconds connectTimeout,
                               std::chrono::milliseconds timeout);
 

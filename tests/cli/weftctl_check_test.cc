@@ -331,6 +331,31 @@ TEST_F(WeftctlCheckTest, ClusterIpOutOfReachFallsBackToTheServiceProxy) {
   EXPECT_THAT(lineOf(direct, "webhook certificate trusted by the caBundle"), HasSubstr("[ok]"));
 }
 
+TEST_F(WeftctlCheckTest, SomethingSilentAtTheClusterIpFailsWithoutDetour) {
+  install_.clusterIp = "127.0.0.3";
+  ASSERT_TRUE(install_.install());
+  // Accepts (in the kernel's backlog) but never speaks TLS.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(0x7f000003);
+  addr.sin_port = htons(install_.injectorPort());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 8), 0);
+  auto r = install_.check({"--timeout", "2s"});
+  ::close(fd);
+  EXPECT_EQ(r.exitCode, 1) << r.out;
+  std::string where = "127.0.0.3:" + std::to_string(install_.injectorPort());
+  EXPECT_THAT(
+      lineOf(r, "webhook reachable"),
+      HasSubstr("[FAIL] webhook reachable: " + where +
+                " accepted the connection, then: TLS handshake with " + where + ": timed out"));
+  EXPECT_EQ(install_.server().state().requestCount(
+                "GET", "/api/v1/namespaces/weft-system/services/https:"),
+            0u)
+      << "the service proxy would hide a broken endpoint";
+}
+
 TEST_F(WeftctlCheckTest, InjectorDownFailsBothWays) {
   install_.clusterIp = "127.0.0.2";
   ASSERT_TRUE(install_.install());
