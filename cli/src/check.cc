@@ -144,6 +144,7 @@ int runCheck(const CheckFlags& flags, std::ostream& out, std::ostream& err) {
       // Symbols on a terminal; plain ASCII in logs (helm test) and pipes.
       report.printText(out, &out != &std::cout || isatty(STDOUT_FILENO) == 0);
     }
+    out.flush();
     return report.exitCode();
   };
 
