@@ -3,6 +3,7 @@
 
 #include <iostream>
 
+#include "cli/src/check.h"
 #include "cli/src/inject.h"
 #include "cli/src/stat.h"
 #include "common/flags/flags.h"
@@ -24,7 +25,23 @@ int run(int argc, const char* const* argv) {
                      "target cluster version; before v1.29 the proxy becomes the first "
                      "container instead of a native sidecar");
   inject->add_option("--proxy-image", injectFlags.proxyImage, "image of weft-proxy and weft-init");
+  CheckFlags checkFlags;
   auto* check = app.add_subcommand("check", "verify a Weft installation");
+  check->fallthrough();  // --kubeconfig after `check` too
+  check->add_option("-n,--namespace", checkFlags.ns, "where Weft is installed")
+      ->capture_default_str();
+  check
+      ->add_option("--expiry-warning", checkFlags.expiryWarning,
+                   "warn when a certificate expires within this (7d, 36h)")
+      ->capture_default_str();
+  check->add_option("-o,--output", checkFlags.output, "text or json")->capture_default_str();
+  check->add_option("--webhook-address", checkFlags.webhookAddress,
+                    "HOST:PORT to reach the injector at (e.g. a kubectl port-forward) instead "
+                    "of its Service's cluster IP");
+  check
+      ->add_option("--timeout", checkFlags.timeout,
+                   "per API request and per connection to the injector")
+      ->capture_default_str();
   StatFlags statFlags;
   auto* stat = app.add_subcommand("stat", "golden metrics per workload, live");
   addStatFlags(*stat, statFlags);
@@ -38,13 +55,15 @@ int run(int argc, const char* const* argv) {
   if (inject->parsed()) {
     return runInject(injectFlags, std::cin, std::cout, std::cerr);
   }
+  if (check->parsed()) {
+    checkFlags.kubeconfig = kubeconfig;
+    return runCheck(checkFlags, std::cout, std::cerr);
+  }
   if (stat->parsed()) {
     return runStat(statFlags);
   }
-  for (auto* cmd : {check, proxyConfig}) {
-    if (cmd->parsed()) {
-      return flags::fail(app, std::string(cmd->get_name()) + ": not implemented yet");
-    }
+  if (proxyConfig->parsed()) {
+    return flags::fail(app, "proxy-config: not implemented yet");
   }
   return flags::fail(app,
                      "a command is required: inject, check, stat or proxy-config (see --help)") +

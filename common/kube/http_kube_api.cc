@@ -172,6 +172,17 @@ Result<Json> HttpKubeApi::serverVersion() {
   return body;
 }
 
+Result<std::string> HttpKubeApi::getRaw(const std::string& pathAndQuery) {
+  auto resp = impl_->send(impl_->makeRequest(http::methods::GET, pathAndQuery));
+  if (!resp.ok()) {
+    return resp.error();
+  }
+  if (resp->status < 200 || resp->status >= 300) {
+    return toError(kubeErrorFromBody(resp->status, resp->body));
+  }
+  return std::move(resp->body);
+}
+
 Result<ObjectList> HttpKubeApi::list(const Resource& resource, std::string_view ns,
                                      const ListOptions& options) {
   std::string path = resource.path(ns);

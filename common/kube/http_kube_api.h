@@ -41,6 +41,9 @@ class HttpKubeApi final : public KubeApi {
   // GET /version: {major, minor, gitVersion, ...} as the server reports it.
   // Not on KubeApi: only the client of a real server has a version to ask.
   Result<Json> serverVersion();
+  // GET of a path whose answer is not a Kubernetes object (a service proxy,
+  // /healthz): the body on 2xx, the typed error (kube_error.h) otherwise.
+  Result<std::string> getRaw(const std::string& pathAndQuery);
 
  private:
   struct Impl;

@@ -61,6 +61,20 @@ class FakeApiState {
   enum class WaitResult { kLines, kTimeout, kDropped, kStopped };
 
   static bool isWatchRequest(const FakeRequest& request);
+
+  // services/proxy (fake_service_proxy.cc): GET
+  // /api/v1/namespaces/NS/services/[SCHEME:]NAME[:PORT]/proxy/PATH goes to an
+  // address of the Service's Endpoints, as kube-apiserver resolves it.
+  struct ProxyTarget {
+    std::string scheme;  // http | https
+    std::string host;
+    std::uint16_t port = 0;
+    std::string path;  // with the query
+  };
+  static bool isServiceProxyRequest(const FakeRequest& request);
+  // Status 0 with `out` set: forward there. Otherwise the answer to send (401,
+  // injected errors, 404 for the Service, 503 without an endpoint).
+  FakeResponse resolveServiceProxy(const FakeRequest& request, ProxyTarget& out);
   // Everything but watches.
   FakeResponse handle(const FakeRequest& request);
   // Starts a watch: on an error, the response to send instead (status != 200).

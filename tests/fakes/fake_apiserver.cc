@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "common/asio.h"
+#include "tests/fakes/fake_service_proxy.h"
 
 namespace weft::testing {
 namespace {
@@ -116,7 +117,16 @@ struct FakeApiServer::Impl {
         serveWatch(stream, request, req.version());
         return;  // a watch ends the connection, like the recordings
       }
-      FakeResponse response = state.handle(request);
+      FakeResponse response;
+      if (FakeApiState::isServiceProxyRequest(request)) {
+        FakeApiState::ProxyTarget target;
+        response = state.resolveServiceProxy(request, target);
+        if (response.status == 0) {
+          response = forwardServiceProxy(target, request);
+        }
+      } else {
+        response = state.handle(request);
+      }
       bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status),
                                               req.version()};
       res.set(bhttp::field::content_type, response.contentType);

@@ -30,9 +30,34 @@ Data dataOf(const CaFiles& f) {
   return d;
 }
 
+// The issuer's certificates re-encoded one by one, so that nothing but
+// certificates (never a key pasted into tls.crt) reaches the ConfigMap.
+Result<std::string> publicChain(const std::string& certPem) {
+  auto certs = tls::parseCerts(certPem);
+  if (!certs) {
+    return certs.error();
+  }
+  std::string out;
+  for (const auto& cert : *certs) {
+    auto pem = tls::certPem(cert);
+    if (!pem) {
+      return pem.error();
+    }
+    out += *pem;
+  }
+  return out;
+}
+
+// ca-bundle.crt for proxies; issuer.crt so that `weftctl check` can see the
+// issuer's expiry without reading the Secret that holds its key.
 Result<void> publishTrustBundle(kube::KubeApi& api, const std::string& ns,
-                                const std::vector<std::string>& bundle) {
+                                const std::vector<std::string>& bundle,
+                                const std::string& issuerPem) {
   std::string text = joined(bundle);
+  auto chain = publicChain(issuerPem);
+  if (!chain) {
+    return chain.error().context("issuer certificate");
+  }
   auto cm = api.get(res::configMaps(), ns, kTrustBundleConfigMap);
   if (!cm && !kube::isNotFound(cm.error())) {
     return cm.error();
@@ -44,14 +69,16 @@ Result<void> publishTrustBundle(kube::KubeApi& api, const std::string& ns,
                        {{"name", kTrustBundleConfigMap},
                         {"namespace", ns},
                         {"labels", {{"app.kubernetes.io/managed-by", "weft-operator"}}}}},
-                      {"data", {{"ca-bundle.crt", text}}}};
+                      {"data", {{"ca-bundle.crt", text}, {"issuer.crt", *chain}}}};
     auto r = api.create(res::configMaps(), ns, obj);
     return r ? okResult() : Result<void>(r.error());
   }
-  if (json::getStringOr(*cm, "/data/ca-bundle.crt", "").valueOr("") == text) {
+  if (json::getStringOr(*cm, "/data/ca-bundle.crt", "").valueOr("") == text &&
+      json::getStringOr(*cm, "/data/issuer.crt", "").valueOr("") == *chain) {
     return okResult();
   }
   (*cm)["data"]["ca-bundle.crt"] = text;
+  (*cm)["data"]["issuer.crt"] = *chain;
   auto r = api.update(res::configMaps(), *cm);
   return r ? okResult() : Result<void>(r.error());
 }
@@ -100,7 +127,7 @@ Result<IssuerPtr> syncKubeIssuer(kube::KubeApi& api, const std::string& ns, bool
     return issuer.error().context("Secret " + ns + "/" + kIssuerSecret);
   }
   if (leader) {
-    if (auto p = publishTrustBundle(api, ns, (*issuer)->trustBundle); !p) {
+    if (auto p = publishTrustBundle(api, ns, (*issuer)->trustBundle, (*issuer)->certPem); !p) {
       return p.error().context("ConfigMap " + ns + "/" + kTrustBundleConfigMap);
     }
   }

@@ -61,6 +61,7 @@ TEST_F(KeeperTest, LeaderCreatesTheIssuerAndPublishesTheBundle) {
   auto cm = api_->get(res::configMaps(), "weft", kTrustBundleConfigMap);
   ASSERT_TRUE(cm.ok());
   EXPECT_EQ((*cm)["data"]["ca-bundle.crt"], (*issuer)->trustBundle.at(0));
+  EXPECT_EQ((*cm)["data"]["issuer.crt"], (*issuer)->certPem) << "public, for weftctl check";
   // A second sync changes nothing.
   std::string rv = kube::resourceVersionOf(*secret);
   std::string cmRv = kube::resourceVersionOf(*cm);
@@ -99,6 +100,27 @@ TEST_F(KeeperTest, UserProvidedIssuerIsUsedAsIs) {
   EXPECT_EQ(secretField(kIssuerSecret, "tls.crt"), files->certPem);
 }
 
+TEST_F(KeeperTest, OnlyCertificatesOfTheIssuerArePublished) {
+  auto files = createCa(now_);
+  ASSERT_TRUE(files.ok());
+  // A user who pasted the key into tls.crt too: the ConfigMap must not carry it.
+  Json secret = {{"apiVersion", "v1"},
+                 {"kind", "Secret"},
+                 {"metadata", {{"name", kIssuerSecret}, {"namespace", "weft"}}},
+                 {"type", "kubernetes.io/tls"},
+                 {"data",
+                  {{"tls.crt", base64Encode(files->certPem + files->keyPem)},
+                   {"tls.key", base64Encode(files->keyPem)},
+                   {"ca.crt", base64Encode(files->caPem)}}}};
+  ASSERT_TRUE(api_->create(res::secrets(), "weft", secret).ok());
+  ASSERT_TRUE(syncKubeIssuer(*api_, "weft", true, now_).ok());
+  auto cm = api_->get(res::configMaps(), "weft", kTrustBundleConfigMap);
+  ASSERT_TRUE(cm.ok());
+  std::string published = (*cm)["data"]["issuer.crt"].get<std::string>();
+  EXPECT_EQ(published, files->certPem);
+  EXPECT_EQ(published.find("PRIVATE KEY"), std::string::npos);
+}
+
 TEST_F(KeeperTest, LeaderRenewsItsOwnIssuerKeepingTheRoot) {
   auto first = syncKubeIssuer(*api_, "weft", true, now_);
   ASSERT_TRUE(first.ok());
@@ -112,6 +134,9 @@ TEST_F(KeeperTest, LeaderRenewsItsOwnIssuerKeepingTheRoot) {
   EXPECT_EQ(secretField(kIssuerSecret, "tls.crt"), (*renewed)->certPem);
   EXPECT_EQ(secretField(kIssuerSecret, "ca.crt"), root);
   EXPECT_EQ((*renewed)->trustBundle, (*first)->trustBundle);
+  auto cm = api_->get(res::configMaps(), "weft", kTrustBundleConfigMap);
+  ASSERT_TRUE(cm.ok());
+  EXPECT_EQ((*cm)["data"]["issuer.crt"], (*renewed)->certPem) << "the renewed issuer is published";
 }
 
 TEST_F(KeeperTest, InjectorSecretAndWebhookCaBundle) {
