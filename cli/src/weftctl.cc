@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/src/inject.h"
+#include "cli/src/stat.h"
 #include "common/flags/flags.h"
 
 namespace weft::cli {
@@ -24,7 +25,9 @@ int run(int argc, const char* const* argv) {
                      "container instead of a native sidecar");
   inject->add_option("--proxy-image", injectFlags.proxyImage, "image of weft-proxy and weft-init");
   auto* check = app.add_subcommand("check", "verify a Weft installation");
-  auto* stat = app.add_subcommand("stat", "golden metrics per workload");
+  StatFlags statFlags;
+  auto* stat = app.add_subcommand("stat", "golden metrics per workload, live");
+  addStatFlags(*stat, statFlags);
   std::string pod;
   auto* proxyConfig = app.add_subcommand("proxy-config", "show a proxy's configuration");
   proxyConfig->add_option("pod", pod, "NAMESPACE/POD")->required();
@@ -35,7 +38,10 @@ int run(int argc, const char* const* argv) {
   if (inject->parsed()) {
     return runInject(injectFlags, std::cin, std::cout, std::cerr);
   }
-  for (auto* cmd : {check, stat, proxyConfig}) {
+  if (stat->parsed()) {
+    return runStat(statFlags);
+  }
+  for (auto* cmd : {check, proxyConfig}) {
     if (cmd->parsed()) {
       return flags::fail(app, std::string(cmd->get_name()) + ": not implemented yet");
     }
