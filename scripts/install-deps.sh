@@ -16,7 +16,7 @@ BUILD_PKGS=(
 )
 # What the tests, the demo and the benchmarks run for real.
 RUN_PKGS=(
-  ca-certificates iproute2 iptables procps psmisc curl wrk haproxy nginx-light
+  ca-certificates iproute2 iptables procps psmisc curl wrk tcpdump haproxy nginx-light
   valgrind strace
   clang libclang-rt-14-dev clang-format
   nodejs unzip

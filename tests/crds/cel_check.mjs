@@ -78,12 +78,20 @@ function report(ok, what) {
 
 const yamlIn = (dir) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort().map((f) => path.join(dir, f)) : []);
 
-for (const file of [...yamlIn(path.join(root, "examples")), ...yamlIn(path.join(root, "examples", "demo"))]) {
-  for (const doc of YAML.parseAllDocuments(fs.readFileSync(file, "utf8")).map((d) => d.toJS())) {
+const sources = [...yamlIn(path.join(root, "examples")), ...yamlIn(path.join(root, "examples", "demo"))]
+  .map((file) => [path.relative(root, file), fs.readFileSync(file, "utf8")]);
+// The ```yaml blocks of the feature pages too (crds_test checks their schema).
+const featuresDir = path.join(root, "docs", "features");
+for (const file of fs.existsSync(featuresDir) ? fs.readdirSync(featuresDir).filter((f) => f.endsWith(".md")).sort() : []) {
+  const blocks = fs.readFileSync(path.join(featuresDir, file), "utf8").match(/^```yaml\n[\s\S]*?^```$/gm) ?? [];
+  blocks.forEach((b, i) => sources.push([`docs/features/${file} block ${i + 1}`, b.slice("```yaml\n".length, -3)]));
+}
+for (const [name, text] of sources) {
+  for (const doc of YAML.parseAllDocuments(text).map((d) => d.toJS())) {
     if (!doc || !String(doc.apiVersion ?? "").startsWith("weft.io/")) continue;
     const fails = check(doc);
     report(fails !== null && fails.length === 0,
-      `${path.relative(root, file)} ${doc.kind}/${doc.metadata?.name} passes every rule` +
+      `${name} ${doc.kind}/${doc.metadata?.name} passes every rule` +
         (fails?.length ? `: ${fails.map((f) => `${f.where}: ${f.message} ${f.error}`).join("; ")}` : ""));
   }
 }

@@ -4,6 +4,7 @@
 # once by the frontend's proxy (503, weft-error overloaded) instead of piling
 # onto the backends. Once the burst is over, requests pass again.
 set -euo pipefail
+# shellcheck source=tests/e2e/lib/mesh.sh
 source "$(dirname "$0")/lib/mesh.sh"
 
 mesh_up breaker

@@ -6,6 +6,7 @@
 # Both stay in the EndpointSlice, as they would until Kubernetes notices:
 # only the proxy's retries and balancing keep the requests whole.
 set -euo pipefail
+# shellcheck source=tests/e2e/lib/mesh.sh
 source "$(dirname "$0")/lib/mesh.sh"
 
 mesh_up failover
@@ -24,6 +25,8 @@ mesh_load_wait
 mesh_expect "the load ran ($MESH_LOAD_REQUESTS requests)" test "$MESH_LOAD_REQUESTS" -ge 500
 mesh_expect "no request failed ($MESH_LOAD_NON2XX non-2xx, $MESH_LOAD_ERRORS socket errors)" \
   test "$MESH_LOAD_NON2XX" -eq 0 -a "$MESH_LOAD_ERRORS" -eq 0
+failed=$(mesh_failed_outbound frontend-0)
+mesh_expect "nor did the frontend's proxy count a failure ($failed)" test "$failed" -eq 0
 # The deaths were real and the proxies saw them: the crashed app's proxy
 # could not reach it, and the frontend's proxy retried elsewhere.
 refused=$(mesh_metric backend-v1-flaky weft_proxy_errors_total 'reason="connect_refused"')

@@ -5,6 +5,7 @@
 # Service later (a second EndpointSlice, as a scale-up makes) starts taking
 # requests; once it is removed, it gets none.
 set -euo pipefail
+# shellcheck source=tests/e2e/lib/mesh.sh
 source "$(dirname "$0")/lib/mesh.sh"
 
 mesh_up lb

@@ -6,6 +6,7 @@
 # frontend's SPIFFE ID. As a control, the same capture of a plaintext call
 # (from a pod outside the mesh) does show "GET /", so the check can fail.
 set -euo pipefail
+# shellcheck source=tests/e2e/lib/mesh.sh
 source "$(dirname "$0")/lib/mesh.sh"
 
 frontend_id=spiffe://cluster.local/ns/demo/sa/frontend
@@ -16,17 +17,17 @@ mesh_plain_pod outsider 30
 # capture_start FILE / capture_stop: tcpdump on every port of the hub's bridge
 # (br0 itself does not see the frames it forwards between ports, so each
 # packet is recorded twice: in on one port, out on another), port 8080 only:
-# the apps' port; the control plane's 8443 is TLS anyway.
+# the apps' port; the control plane's 8443 is TLS anyway. Immediate mode:
+# libpcap otherwise holds packets up to a second, and loses them when tcpdump
+# is stopped.
 capture_start() {
-  capture_file=$1
+  local file=$1
   : >"$MESH_WORK/logs/tcpdump.log"
-  ip netns exec "$(weft_netns_name hub)" tcpdump -i any -n -U --immediate-mode -s 0 -w "$capture_file" \
+  ip netns exec "$(weft_netns_name hub)" tcpdump -i any -n -U --immediate-mode -s 0 -w "$file" \
     'tcp port 8080' 2>>"$MESH_WORK/logs/tcpdump.log" &
   capture_pid=$!
   mesh_wait_until "tcpdump listens" 5 grep -q "listening on" "$MESH_WORK/logs/tcpdump.log"
 }
-# Immediate mode: libpcap otherwise holds packets up to a second, and loses
-# them when tcpdump is stopped.
 capture_stop() {
   sleep 0.2 # the last packets of the exchange
   kill -INT "$capture_pid"

@@ -5,6 +5,7 @@
 # gets no request at all. Healed, it returns after the 3 s ejection: one
 # probe, then its half of the traffic.
 set -euo pipefail
+# shellcheck source=tests/e2e/lib/mesh.sh
 source "$(dirname "$0")/lib/mesh.sh"
 
 mesh_up outlier

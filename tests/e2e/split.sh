@@ -3,6 +3,7 @@
 # to `backend` go to v2 about 100 times: within 4 standard deviations of the
 # binomial (100 +- 38), which a wrong split (or none: 333) misses.
 set -euo pipefail
+# shellcheck source=tests/e2e/lib/mesh.sh
 source "$(dirname "$0")/lib/mesh.sh"
 
 mesh_up split

@@ -4,6 +4,7 @@
 # is cut off by the caller's proxy with a 504 that says why, in about 300 ms,
 # while fast requests still succeed.
 set -euo pipefail
+# shellcheck source=tests/e2e/lib/mesh.sh
 source "$(dirname "$0")/lib/mesh.sh"
 
 mesh_up timeout

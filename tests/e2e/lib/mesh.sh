@@ -8,9 +8,10 @@
 #   mesh_up lb                            # hub + operator on tests/e2e/fixtures/{00,10,20}-*.yaml
 #   mesh_pod frontend-0 10 frontend       # POD INDEX SERVICE_ACCOUNT [APP FLAGS...]
 #   mesh_pod backend-v1-0 11 backend --latency-ms 5
-#   mesh_apply "$MESH_FIXTURES/canary-90-10.yaml"
-#   mesh_requests frontend-0 100 http://198.51.100.20:8080/ | mesh_tally
-#   mesh_expect "no request failed" test "$(mesh_metric frontend-0 weft_requests_total code=\"503\")" = 0
+#   mesh_apply "$MESH_FIXTURES/route-canary-90-10.yaml"
+#   out=$(mesh_requests frontend-0 100 "$MESH_BACKEND_URL/")    # "STATUS BACKEND" lines
+#   mesh_expect "all succeeded" test "$(mesh_count 200 <<<"$out")" -eq 100
+#   mesh_metric backend-v1-0 weft_requests_total 'direction="inbound"'
 #
 # Binaries come from $WEFT_PROXY, $WEFT_OPERATOR and $WEFT_TEST_BACKEND (ctest
 # sets them), else from ${WEFT_BUILD_DIR:-build}. Every process runs inside
@@ -32,9 +33,11 @@ MESH_OPERATOR_ADMIN=$MESH_HUB_IP:9990
 MESH_PROXY_UID=2102
 MESH_NAMESPACE=demo
 # The Services of the fixtures, by ClusterIP (what cluster DNS would answer).
+# shellcheck disable=SC2034 # for the tests
 MESH_BACKEND_URL=http://198.51.100.20:8080
+# shellcheck disable=SC2034
 MESH_BACKEND_V1_URL=http://198.51.100.21:8080
-MESH_DEADLINE=${MESH_DEADLINE:-100}
+MESH_DEADLINE=${MESH_DEADLINE:-75}
 
 MESH_NAME=
 MESH_WORK=
@@ -115,12 +118,21 @@ mesh_up() {
   mkdir -p "$MESH_WORK/mesh" "$MESH_WORK/logs" "$MESH_WORK/tokens"
   chmod 755 "$MESH_WORK/tokens"
   (
-    # Its sleep must die with it, or the sleep would hold the test's output open.
-    sleep "$MESH_DEADLINE" &
-    trap 'kill $! 2>/dev/null; exit 0' TERM
-    wait $! || exit 0
+    local end=$((SECONDS + MESH_DEADLINE)) stat
+    while ((SECONDS < end)); do
+      # Not holding the test's output: a sleep outliving us must not keep it open.
+      sleep 1 >/dev/null 2>&1
+      # Orphaned: the test was killed outright, and its pid may be reused.
+      read -r stat <"/proc/$BASHPID/stat"
+      stat=${stat##*) }
+      read -r _ stat _ <<<"$stat"
+      [[ $stat == "$$" ]] || exit 0
+    done
     echo "FAIL: $MESH_NAME overran its deadline of $MESH_DEADLINE s" >&2
     kill -TERM $$
+    # The shell runs its trap only once its current command ends: end that
+    # too (and whatever else the test started; cleanup follows).
+    pkill -TERM -P $$
   ) &
   MESH_WATCHDOG_PID=$!
 
@@ -150,7 +162,8 @@ mesh_operator_start() {
   ip netns exec "$(weft_netns_name hub)" "$(mesh_bin operator)" --source "dir:$MESH_WORK/mesh" \
     --discovery-listen "$MESH_CONTROL_PLANE" --admin-listen "$MESH_OPERATOR_ADMIN" \
     --tls-cert "$MESH_WORK/control.crt" --tls-key "$MESH_WORK/control.key" \
-    --issuer-dir "$MESH_WORK/issuer" >>"$MESH_WORK/logs/operator.log" 2>&1 &
+    --issuer-dir "$MESH_WORK/issuer" --log-level "${MESH_OPERATOR_LOG_LEVEL:-info}" \
+    >>"$MESH_WORK/logs/operator.log" 2>&1 &
   MESH_OPERATOR_PID=$!
   mesh_wait_until "the operator is ready" 10 \
     weft_netns_exec hub curl -fs --max-time 1 -o /dev/null "http://$MESH_OPERATOR_ADMIN/readyz"
@@ -229,6 +242,7 @@ mesh_proxy_start() {
 # mesh_sample_pods [BACKEND APP FLAGS...]: the fixtures' pods: frontend-0
 # (192.0.2.10) and backend-v1-0, backend-v1-flaky, backend-v2-0 (.11-.13),
 # the backends' apps started with BACKEND APP FLAGS.
+# shellcheck disable=SC2120 # the flags are optional
 mesh_sample_pods() {
   mesh_pod frontend-0 10 frontend
   mesh_pod backend-v1-0 11 backend "$@"
@@ -320,7 +334,18 @@ mesh_sum_series() {
       for (i = 1; i <= n; i++) if (index(series, f[i]) == 0) next
       sum += $2
     }
-    END { printf "%d\n", sum }'
+    END { printf "%.0f\n", sum }'
+}
+
+# mesh_failed_outbound POD: outbound requests POD's proxy answered with
+# anything but 2xx, as it counted them: the proxy's view beside the client's.
+mesh_failed_outbound() {
+  local text all ok
+  text=$(mesh_admin "$1" /metrics) || mesh_fail "the metrics of $1 are unreachable"
+  all=$(mesh_sum_series weft_requests_total 'direction="outbound"' <<<"$text")
+  ok=$({ grep -E '^weft_requests_total\{.*direction="outbound".*code="2[0-9][0-9]"' <<<"$text" ||
+    true; } | mesh_sum_series weft_requests_total)
+  echo $((all - ok))
 }
 
 # mesh_operator_metric NAME [FILTER...]: the same from the operator.
@@ -409,27 +434,30 @@ mesh__pod_namespace() {
   MESH_POD_INDEX[$pod]=$index
 }
 
-
+# The operator's identity-tokens.yaml: it stands in for TokenReview.
 mesh__write_tokens() {
   local f="$MESH_WORK/mesh/.identity-tokens.tmp" token
   {
-    echo "# token: namespace/serviceaccount (stands in for TokenReview)"
-    echo "tokens:"
-    for token in "${!MESH_TOKENS[@]}"; do
-      echo "  $token: ${MESH_TOKENS[$token]}"
-    done
+    echo "# token: namespace/serviceaccount"
+    if ((${#MESH_TOKENS[@]} == 0)); then
+      echo "tokens: {}"
+    else
+      echo "tokens:"
+      for token in "${!MESH_TOKENS[@]}"; do
+        echo "  $token: ${MESH_TOKENS[$token]}"
+      done
+    fi
   } >"$f"
-  if ((${#MESH_TOKENS[@]} == 0)); then
-    echo "tokens: {}" >"$f"
-  fi
   mv -f "$f" "$MESH_WORK/mesh/identity-tokens.yaml"
 }
 
 mesh__on_exit() {
   local rc=$?
   trap - EXIT
+  # Clean up as much as possible, whatever fails on the way.
+  set +e
   # The kills below are expected: no "Killed" line per background job.
-  disown -a 2>/dev/null || true
+  disown -a 2>/dev/null
   [[ -n $MESH_WATCHDOG_PID ]] && kill "$MESH_WATCHDOG_PID" 2>/dev/null
   weft_netns_cleanup
   if [[ -n $MESH_WORK && -d $MESH_WORK ]]; then
@@ -456,6 +484,6 @@ mesh__reap_stale_work() {
   for d in /tmp/weft-e2e-*-*-*; do
     [[ -d $d && $d =~ ^/tmp/weft-e2e-[a-z0-9]+-([0-9]+)- ]] || continue
     pid=${BASH_REMATCH[1]}
-    kill -0 "$pid" 2>/dev/null || rm -rf "$d"
+    weft_netns_alive "$pid" || rm -rf "$d"
   done
 }

@@ -16,7 +16,9 @@
 # default route, so a broken test fails locally instead of sending traffic
 # anywhere. Addresses are from the documentation ranges: 192.0.2.0/24 and
 # 2001:db8:1::/64 on the bridge; 198.51.100.0/24 and 2001:db8:7::/48 are routed
-# to the hub (where nothing answers) so "arbitrary" destinations are routable.
+# to the hub so "arbitrary" destinations are routable. The hub owns them with
+# no listener, so a connection that reaches one (a request the proxy failed to
+# route) is refused at once instead of hanging until a timeout.
 # The hub itself is 192.0.2.254 / 2001:db8:1::fe (run shared services there
 # with weft_netns_exec hub ...).
 
@@ -38,11 +40,16 @@ weft_netns_init() {
   trap "weft_netns_cleanup; ${previous:-:}" EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
+  # A fixed MAC: a bridge without one takes the lowest of its ports' and
+  # changes it when a lower one joins, leaving pods that already resolved the
+  # hub with a stale neighbour entry (their SYNs to the hub then vanish).
   ip -n "$hub" link set lo up &&
-    ip -n "$hub" link add br0 type bridge &&
+    ip -n "$hub" link add br0 address 02:00:c0:00:02:fe type bridge &&
     ip -n "$hub" addr add 192.0.2.254/24 dev br0 &&
     ip -n "$hub" -6 addr add 2001:db8:1::fe/64 dev br0 nodad &&
-    ip -n "$hub" link set br0 up
+    ip -n "$hub" link set br0 up &&
+    ip -n "$hub" route add local 198.51.100.0/24 dev lo &&
+    ip -n "$hub" -6 route add local 2001:db8:7::/48 dev lo
 }
 
 # weft_netns_add NAME INDEX: a namespace on the bridge at 192.0.2.INDEX and
@@ -120,7 +127,7 @@ weft_netns_reap_stale() {
   while read -r ns _; do
     if [[ $ns =~ ^weft-[a-z0-9]+-([0-9]+)- ]]; then
       pid=${BASH_REMATCH[1]}
-      if ! kill -0 "$pid" 2>/dev/null; then
+      if ! weft_netns_alive "$pid"; then
         pids=$(ip netns pids "$ns" 2>/dev/null || true)
         if [[ -n $pids ]]; then
           # shellcheck disable=SC2086
@@ -130,4 +137,13 @@ weft_netns_reap_stale() {
       fi
     fi
   done < <(ip netns list 2>/dev/null)
+}
+
+# weft_netns_alive PID: whether PID runs (a zombie, killed but not yet
+# reaped by its parent, does not).
+weft_netns_alive() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} != Z ]]
 }
