@@ -17,7 +17,7 @@ usage() {
 Usage: examples/demo/run.sh [--fast] [--no-color]
 
 Runs the Weft demo mesh in network namespaces (needs root; ./scripts/demo.sh
-installs, builds and runs it). About 3 minutes; Ctrl-C stops it and removes
+installs, builds and runs it). About 2 minutes; Ctrl-C stops it and removes
 everything it made.
 
   --fast       short steps (about 1 minute), e.g. for tests
@@ -87,10 +87,10 @@ source "$ROOT/tests/e2e/lib/mesh.sh"
 LIVE=0
 if ((COLOR)) && [[ -t 1 ]]; then
   LIVE=1
-  BOLD=$'\e[1m' DIM=$'\e[2m' CYAN=$'\e[36m' GREEN=$'\e[32m' RED=$'\e[31m' YELLOW=$'\e[33m'
+  BOLD=$'\e[1m' CYAN=$'\e[36m' GREEN=$'\e[32m' RED=$'\e[31m' YELLOW=$'\e[33m'
   OFF=$'\e[0m'
 else
-  BOLD='' DIM='' CYAN='' GREEN='' RED='' YELLOW='' OFF=''
+  BOLD='' CYAN='' GREEN='' RED='' YELLOW='' OFF=''
 fi
 
 FRONTEND_URL=http://198.51.100.10:8080/ # the Service's ClusterIP, as cluster DNS would answer
@@ -301,7 +301,7 @@ window "$WINDOW"
 window_wait
 load_wait s2a
 report s2a "client-0 -> frontend, backend-v1-flaky broken"
-say "the breaker opened $(($(mesh_metric frontend-0 weft_outlier_ejections_total) - ejections)) times"
+say "the frontend's proxy ejected it $(($(mesh_metric frontend-0 weft_outlier_ejections_total) - ejections)) time(s)"
 say "backend-v1-flaky is fixed (back to its usual 20 % failures)."
 restart_app backend-v1-flaky --version v1 "${BACKEND_FLAGS[@]}" --error-rate "$FLAKY_ERROR_RATE"
 flaky=$(mesh_metric backend-v1-flaky weft_requests_total 'direction="inbound"')
@@ -319,16 +319,17 @@ say "Halfway through, backend-v1-flaky is killed: app and proxy, SIGKILL, as whe
 say "It stays in the EndpointSlice, as it would until Kubernetes notices."
 look "failed stays 0: refused connections are retried on another instance, and the balancer"
 say "          steers around the dead one."
+flaky=$(mesh_metric backend-v1-flaky weft_requests_total 'direction="inbound"')
 client_load s3 "$WINDOW"
 window "$WINDOW"
 sleep "$(awk -v w="$WINDOW" 'BEGIN { print w / 2 }')"
-flaky=$(mesh_metric backend-v1-flaky weft_requests_total 'direction="inbound"')
+flaky=$(($(mesh_metric backend-v1-flaky weft_requests_total 'direction="inbound"') - flaky))
 mesh_app_kill backend-v1-flaky
 mesh_proxy_kill backend-v1-flaky
 window_wait
 load_wait s3
 report s3 "client-0 -> frontend, backend-v1-flaky killed"
-say "backend-v1-flaky had answered $flaky requests before it died;" \
+say "backend-v1-flaky had answered $flaky requests of this step before it died;" \
   "the frontend's proxy has retried $(mesh_metric frontend-0 weft_retries_total) so far"
 mesh_app_start backend-v1-flaky
 mesh_proxy_start backend-v1-flaky
