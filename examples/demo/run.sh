@@ -97,7 +97,6 @@ FRONTEND_URL=http://198.51.100.10:8080/ # the Service's ClusterIP, as cluster DN
 BACKEND_URL=http://198.51.100.20:8080/
 STEPS=7
 BACKEND_FLAGS=(--latency 10ms --latency-jitter 5ms)
-FLAKY_ERROR_RATE=0.2
 STAT_ARGS=()
 declare -A LOAD_PID=()
 STARTED=$SECONDS
@@ -250,7 +249,7 @@ trap demo_on_exit EXIT
 mesh_pod client-0 5 client --version v1
 mesh_pod frontend-0 10 frontend --version v1 --call "$BACKEND_URL"
 mesh_pod backend-v1-0 11 backend --version v1 "${BACKEND_FLAGS[@]}"
-mesh_pod backend-v1-flaky 12 backend --version v1 "${BACKEND_FLAGS[@]}" --error-rate "$FLAKY_ERROR_RATE"
+mesh_pod backend-v1-flaky 12 backend --version v1 "${BACKEND_FLAGS[@]}" --error-rate 0.2
 mesh_pod backend-v2-0 13 backend --version v2 "${BACKEND_FLAGS[@]}"
 mesh_plain_pod outsider 30 --version v1
 for pod in client-0 frontend-0 backend-v1-0 backend-v1-flaky backend-v2-0; do
@@ -302,8 +301,8 @@ window_wait
 load_wait s2a
 report s2a "client-0 -> frontend, backend-v1-flaky broken"
 say "the frontend's proxy ejected it $(($(mesh_metric frontend-0 weft_outlier_ejections_total) - ejections)) time(s)"
-say "backend-v1-flaky is fixed (back to its usual 20 % failures)."
-restart_app backend-v1-flaky --version v1 "${BACKEND_FLAGS[@]}" --error-rate "$FLAKY_ERROR_RATE"
+say "backend-v1-flaky is fixed: from now on it answers every request."
+restart_app backend-v1-flaky --version v1 "${BACKEND_FLAGS[@]}"
 flaky=$(mesh_metric backend-v1-flaky weft_requests_total 'direction="inbound"')
 look "once its ejection ends, the probe succeeds: the breaker closes and it takes traffic again."
 client_load s2b "$WINDOW"
@@ -317,8 +316,10 @@ say "backend-v1-flaky answered $(($(mesh_metric backend-v1-flaky weft_requests_t
 step 3 "An instance dies under load"
 say "Halfway through, backend-v1-flaky is killed: app and proxy, SIGKILL, as when a node dies."
 say "It stays in the EndpointSlice, as it would until Kubernetes notices."
-look "failed stays 0: refused connections are retried on another instance, and the balancer"
-say "          steers around the dead one."
+look "failed stays 0: each refused connection is retried on another instance, and after 5 in"
+say "          a row the dead one is ejected."
+ejections=$(mesh_metric frontend-0 weft_outlier_ejections_total)
+retries=$(mesh_metric frontend-0 weft_retries_total)
 flaky=$(mesh_metric backend-v1-flaky weft_requests_total 'direction="inbound"')
 client_load s3 "$WINDOW"
 window "$WINDOW"
@@ -329,12 +330,13 @@ mesh_proxy_kill backend-v1-flaky
 window_wait
 load_wait s3
 report s3 "client-0 -> frontend, backend-v1-flaky killed"
-say "backend-v1-flaky had answered $flaky requests of this step before it died;" \
-  "the frontend's proxy has retried $(mesh_metric frontend-0 weft_retries_total) so far"
+say "backend-v1-flaky had answered $flaky requests of this step before it died; the frontend's"
+say "proxy retried $(($(mesh_metric frontend-0 weft_retries_total) - retries)) requests and ejected an instance" \
+  "$(($(mesh_metric frontend-0 weft_outlier_ejections_total) - ejections)) time(s) in this step"
 mesh_app_start backend-v1-flaky
 mesh_proxy_start backend-v1-flaky
-say "backend-v1-flaky restarted, as the kubelet would. The balancer sends it traffic again once"
-say "its penalty for the refused connections has decayed (about half a minute)."
+say "backend-v1-flaky restarted, as the kubelet would: when its ejection ends, a probe finds it"
+say "healthy and it is back in rotation."
 
 step 4 "A timeout (40-policy.yaml)"
 say "backend v2 gets slow: its new build takes 900 ms per request."

@@ -119,22 +119,22 @@ expect "2: with one instance failing every request none failed ($failed of $n)" 
 expect "2: its breaker opened ($ejected ejections)" test "${ejected:-0}" -ge 1
 read -r n ok failed _ < <(numbers 2 "client-0 -> frontend, backend-v1-flaky fixed")
 back=$(said 2 "backend-v1-flaky answered ([0-9]+) requests since it was fixed")
-expect "2: fixed, it took traffic again ($back requests), none failed ($failed)" \
-  test "${back:-0}" -ge 1 -a "$failed" -eq 0
+expect "2: fixed, it took its share again ($back requests), none failed ($failed)" \
+  test "${back:-0}" -ge 10 -a "$failed" -eq 0
 
 read -r n ok failed _ < <(numbers 3 "client-0 -> frontend, backend-v1-flaky killed")
 before=$(said 3 "had answered ([0-9]+) requests of this step before it died")
-expect "3: the killed instance was serving ($before requests in the step)" test "${before:-0}" -ge 1
+expect "3: the killed instance was serving ($before requests in the step)" test "${before:-0}" -ge 10
 expect "3: no request failed when it died ($failed of $n)" test "$n" -ge 100 -a "$failed" -eq 0
 
 read -r _ _ failed p99 < <(numbers 4 "client-0 -> frontend, v2 slow")
 expect "4: with v2 slow nothing failed ($failed)" test "$failed" -eq 0
-expect "4: and p99 is near 900 ms ($p99 ms)" between "$p99" 850 2000
+expect "4: and p99 is near 900 ms ($p99 ms)" between "$p99" 850 3000
 read -r n ok failed p99 < <(numbers 4 "client-0 -> frontend, 200 ms timeout")
 timeouts=$(status 4 "client-0 -> frontend, 200 ms timeout" 504)
 expect "4: with the 200 ms timeout the slow ones got 504 ($timeouts of $failed failures)" \
   test "$timeouts" -ge 1 -a "$timeouts" -eq "$failed"
-expect "4: and p99 fell to about 200 ms ($p99 ms)" between "$p99" 195 600
+expect "4: and p99 fell to about 200 ms, well below 900 ($p99 ms)" between "$p99" 195 850
 expect "4: no answer of v2 arrived in time" \
   test "$(version 4 "client-0 -> frontend, 200 ms timeout" v2)" -eq 0
 
