@@ -227,6 +227,8 @@ one_request() {
 demo_on_exit() {
   local rc=$?
   set +e
+  # A second Ctrl-C must not cut the cleanup short.
+  trap "" INT TERM
   if ((rc == 130)); then
     printf '\n%sdemo: interrupted: stopping every process and removing the namespaces%s\n' \
       "$BOLD" "$OFF"
