@@ -428,15 +428,24 @@ net::awaitable<void> session(ImplPtr self, tcp::socket socket) {
   buffer.shrink_to_fit();
   net::co_spawn(self->io, reader(conn, sub), net::detached);
 
+  // Writes get their own deadline: the stream's timeout would also arm the
+  // reader's next read, which then cuts the idle stream a while later.
+  net::steady_timer writeDeadline(s.get_executor());
   bool first = true;
   for (;;) {
     sub->dirty = false;
     DocumentPtr doc = self->lookup(*sub);
     if (doc->version != sub->sent) {
       sub->writing = true;
-      beast::get_lowest_layer(s).expires_after(self->options.writeTimeout);
+      writeDeadline.expires_after(self->options.writeTimeout);
+      writeDeadline.async_wait([conn](beast::error_code timer) {
+        if (!timer) {  // the subscriber stopped reading
+          beast::get_lowest_layer(*conn).close();
+        }
+      });
       co_await net::async_write(s, http::make_chunk(net::buffer(doc->line)),
                                 net::redirect_error(net::use_awaitable, ec));
+      writeDeadline.cancel();
       sub->writing = false;
       if (ec) {
         break;

@@ -398,5 +398,26 @@ TEST_F(CertifyRouteTest, APartialBodyTimesOutWithoutStallingStreams) {
   onServer([&] { EXPECT_TRUE(seen_.empty()); });
 }
 
+// An idle stream outlives the write timeout: that timeout bounds one write,
+// not the quiet time between documents.
+class IdleStreamTest : public ServerTest {
+ protected:
+  IdleStreamTest() {
+    configure_ = [](ServerOptions& o) { o.writeTimeout = std::chrono::milliseconds(200); };
+  }
+};
+
+TEST_F(IdleStreamTest, AnIdleStreamOutlivesTheWriteTimeout) {
+  publish("idle.demo.svc.cluster.local:80", outboundDoc("idle.demo.svc.cluster.local:80", 1));
+  auto c = open("/v1/discovery/outbound?authority=idle.demo.svc.cluster.local:80");
+  ASSERT_TRUE(c);
+  next(*c);
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  EXPECT_EQ(stats().openStreams, 1u) << "the stream was cut while idle";
+  publish("idle.demo.svc.cluster.local:80", outboundDoc("idle.demo.svc.cluster.local:80", 2));
+  Json later = next(*c);
+  EXPECT_EQ(later["backends"]["idle.demo.svc.cluster.local:80"]["endpoints"].size(), 2u);
+}
+
 }  // namespace
 }  // namespace weft::op::discovery
