@@ -5,6 +5,7 @@
 
 #include "cli/src/check.h"
 #include "cli/src/inject.h"
+#include "cli/src/proxy_config.h"
 #include "cli/src/stat.h"
 #include "common/flags/flags.h"
 
@@ -45,9 +46,15 @@ int run(int argc, const char* const* argv) {
   StatFlags statFlags;
   auto* stat = app.add_subcommand("stat", "golden metrics per workload, live");
   addStatFlags(*stat, statFlags);
-  std::string pod;
+  ProxyConfigFlags proxyConfigFlags;
   auto* proxyConfig = app.add_subcommand("proxy-config", "show a proxy's configuration");
-  proxyConfig->add_option("pod", pod, "NAMESPACE/POD")->required();
+  proxyConfig->fallthrough();  // --kubeconfig after `proxy-config` too
+  proxyConfig
+      ->add_option("target", proxyConfigFlags.target,
+                   "NAMESPACE/POD (through the API server) or HOST:PORT of its admin port")
+      ->required();
+  proxyConfig->add_option("--timeout", proxyConfigFlags.timeout, "for the answer")
+      ->capture_default_str();
 
   if (auto code = flags::parse(app, argc, argv, common)) {
     return *code;
@@ -63,7 +70,8 @@ int run(int argc, const char* const* argv) {
     return runStat(statFlags);
   }
   if (proxyConfig->parsed()) {
-    return flags::fail(app, "proxy-config: not implemented yet");
+    proxyConfigFlags.kubeconfig = kubeconfig;
+    return runProxyConfig(proxyConfigFlags, std::cout, std::cerr);
   }
   return flags::fail(app,
                      "a command is required: inject, check, stat or proxy-config (see --help)") +

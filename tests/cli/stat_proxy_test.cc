@@ -161,5 +161,38 @@ TEST_F(StatProxyTest, ShowsRatesSuccessLatencyAndTheMtlsShareOfTheWindow) {
   EXPECT_EQ(quiet[6], "-");
 }
 
+// weftctl proxy-config shares the fixture: a real proxy's /config, pretty-printed.
+TEST_F(StatProxyTest, ProxyConfigPrintsTheProxysConfigAndRefusesBadTargets) {
+  auto shown = runProcess(
+      {WEFTCTL_BIN, "proxy-config", "127.0.0.1:" + std::to_string(server_->ports().admin)}, "",
+      10s);
+  ASSERT_EQ(shown.exitCode, 0) << shown.err;
+  EXPECT_NE(shown.out.find("demo/backend-0"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find(kBackendId), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("\n  \""), std::string::npos) << "indented JSON: " << shown.out;
+
+  auto down = runProcess({WEFTCTL_BIN, "proxy-config", "127.0.0.1:1", "--timeout", "1s"}, "", 10s);
+  EXPECT_EQ(down.exitCode, 1);
+  EXPECT_NE(down.err.find("127.0.0.1:1"), std::string::npos) << down.err;
+
+  for (const char* bad : {"demo/", "/pod", "a/b/c", "no-port"}) {
+    auto r = runProcess({WEFTCTL_BIN, "proxy-config", bad}, "", 10s);
+    EXPECT_EQ(r.exitCode, 2) << bad << ": " << r.err;
+    EXPECT_NE(r.err.find("expected NAMESPACE/POD or HOST:PORT"), std::string::npos) << r.err;
+  }
+
+  // NAMESPACE/POD goes through the API server: with none reachable, a clear error.
+  dir_.write("kubeconfig",
+             "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n"
+             "    server: https://127.0.0.1:1\ncontexts:\n- name: c\n  context:\n"
+             "    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n"
+             "  user:\n    token: t\n");
+  auto viaApi = runProcess({WEFTCTL_BIN, "proxy-config", "demo/backend-0", "--kubeconfig",
+                            dir_.path() + "/kubeconfig", "--timeout", "1s"},
+                           "", 20s);
+  EXPECT_EQ(viaApi.exitCode, 1) << viaApi.out;
+  EXPECT_NE(viaApi.err.find("demo/backend-0"), std::string::npos) << viaApi.err;
+}
+
 }  // namespace
 }  // namespace weft::testing
