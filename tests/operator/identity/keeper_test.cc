@@ -197,6 +197,34 @@ TEST(DirIssuer, MadeWhenAbsentThenReadBack) {
   fs::remove_all(dir);
 }
 
+// A user rotates the anchor in --issuer-dir and leaves the old root.key
+// behind: the operator serves the new issuer and, once it is due, leaves its
+// renewal to the user instead of re-issuing it under the old root.
+TEST(DirIssuer, AUserRotationIsNeverUndone) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("weft-issuer-rot-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  auto now = std::chrono::system_clock::now();
+  auto first = syncDirIssuer(dir.string(), now);
+  ASSERT_TRUE(first.ok()) << first.error().describe();
+  auto next = createCa(now);
+  ASSERT_TRUE(next.ok());
+  auto oldRoot = readFile((dir / "ca.crt").string());
+  ASSERT_TRUE(oldRoot.ok());
+  ASSERT_TRUE(writeFileAtomic((dir / "ca.crt").string(), *oldRoot + next->caPem).ok());
+  ASSERT_TRUE(writeFileAtomic((dir / "tls.key").string(), next->keyPem).ok());
+  ASSERT_TRUE(writeFileAtomic((dir / "tls.crt").string(), next->certPem).ok());
+  auto switched = syncDirIssuer(dir.string(), now);
+  ASSERT_TRUE(switched.ok()) << switched.error().describe();
+  EXPECT_EQ((*switched)->certPem, next->certPem);
+  EXPECT_EQ((*switched)->trustBundle.size(), 2u);
+  auto due = syncDirIssuer(dir.string(), now + 24h * 250);
+  ASSERT_TRUE(due.ok()) << due.error().describe();
+  EXPECT_EQ((*due)->certPem, next->certPem);
+  EXPECT_EQ(*readFile((dir / "tls.crt").string()), next->certPem);
+  fs::remove_all(dir);
+}
+
 TEST(FileTokens, MapTokensToServiceAccounts) {
   namespace fs = std::filesystem;
   fs::path file =
