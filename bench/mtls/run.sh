@@ -169,7 +169,7 @@ endpoints:
 CFG
 "$OPERATOR_BIN" --source "dir:$TMP/mesh" --discovery-listen "127.0.0.1:$DISCOVERY_PORT" \
   --admin-listen "127.0.0.1:$(free_port)" --tls-cert "$TMP/control.pem" --tls-key "$TMP/control.key" \
-  >"$TMP/operator.log" 2>&1 &
+  --discovery-client-auth optional >"$TMP/operator.log" 2>&1 &  # the plaintext pair has no identity
 PIDS+=($!)
 wait_port "$DISCOVERY_PORT"
 

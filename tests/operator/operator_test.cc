@@ -94,7 +94,10 @@ class OperatorTest : public ::testing::Test {
         std::vector<std::string>{
             WEFT_OPERATOR_BIN, "--source", "dir:" + (dir_ / "manifests").string(),
             "--discovery-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--tls-cert",
-            (dir_ / "tls.crt").string(), "--tls-key", (dir_ / "tls.key").string()},
+            (dir_ / "tls.crt").string(), "--tls-key", (dir_ / "tls.key").string(),
+            // Streams without a workload certificate; identity_process_test
+            // covers the default (require).
+            "--discovery-client-auth", "optional"},
         (dir_ / "operator.log").string());
     static const std::regex kDiscovery(R"(discovery API listening on .* \(port (\d+)\))");
     static const std::regex kAdmin(R"(admin API listening on .* \(port (\d+)\))");
