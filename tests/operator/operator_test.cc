@@ -245,6 +245,20 @@ TEST_F(OperatorTest, BadFlagsExitWithOneLine) {
       {WEFT_OPERATOR_BIN, "--source", "dir:" + dir_.string(), "--discovery-listen", "nowhere"});
   EXPECT_EQ(r.exitCode, 1);
   EXPECT_NE(r.err.find("--discovery-listen"), std::string::npos) << r.err;
+  r = weft::testing::runProcess({WEFT_OPERATOR_BIN, "--source", "dir:" + dir_.string(),
+                                 "--discovery-client-auth", "sometimes"});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("--discovery-client-auth: expected 'require' or 'optional'"),
+            std::string::npos)
+      << r.err;
+  r = weft::testing::runProcess(
+      {WEFT_OPERATOR_BIN, "--source", "dir:" + dir_.string(), "--certificate-lifetime", "500ms"});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("--certificate-lifetime: must be at least 2s"), std::string::npos) << r.err;
+  r = weft::testing::runProcess(
+      {WEFT_OPERATOR_BIN, "--source", "kube", "--certificate-lifetime", "1m"});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("only with --source dir:"), std::string::npos) << r.err;
 }
 
 }  // namespace
