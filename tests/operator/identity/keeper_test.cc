@@ -114,6 +114,46 @@ TEST_F(KeeperTest, LeaderRenewsItsOwnIssuerKeepingTheRoot) {
   EXPECT_EQ((*renewed)->trustBundle, (*first)->trustBundle);
 }
 
+// The rotation steps of docs/operator.md on the Secret: both roots
+// published while the issuer moves to the new one; the operator keeps the
+// user's issuer although root.key is still the old root's; then the old root
+// leaves the ConfigMap.
+TEST_F(KeeperTest, TrustAnchorRotationInTheSecret) {
+  auto first = syncKubeIssuer(*api_, "weft", true, now_);
+  ASSERT_TRUE(first.ok());
+  std::string oldRoot = secretField(kIssuerSecret, "ca.crt");
+  auto next = createCa(now_);
+  ASSERT_TRUE(next.ok());
+  auto patch = [&](const std::map<std::string, std::string>& fields) {
+    auto secret = api_->get(res::secrets(), "weft", kIssuerSecret).value();
+    for (const auto& [k, v] : fields) {
+      secret["data"][k] = base64Encode(v);
+    }
+    ASSERT_TRUE(api_->update(res::secrets(), secret).ok());
+  };
+  auto bundle = [&] {
+    auto cm = api_->get(res::configMaps(), "weft", kTrustBundleConfigMap);
+    return cm.ok() ? (*cm)["data"]["ca-bundle.crt"].get<std::string>() : std::string();
+  };
+
+  patch({{"ca.crt", oldRoot + next->caPem}});
+  ASSERT_TRUE(syncKubeIssuer(*api_, "weft", true, now_).ok());
+  EXPECT_EQ(bundle(), oldRoot + next->caPem);
+
+  patch({{"tls.crt", next->certPem}, {"tls.key", next->keyPem}});
+  auto switched = syncKubeIssuer(*api_, "weft", true, now_ + 24h * 250);  // "due"
+  ASSERT_TRUE(switched.ok()) << switched.error().describe();
+  EXPECT_EQ((*switched)->certPem, next->certPem);
+  EXPECT_EQ(secretField(kIssuerSecret, "tls.crt"), next->certPem) << "never re-issued";
+  EXPECT_EQ((*switched)->trustBundle.size(), 2u);
+
+  patch({{"ca.crt", next->caPem}});
+  auto last = syncKubeIssuer(*api_, "weft", true, now_);
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(bundle(), next->caPem);
+  EXPECT_EQ((*last)->trustBundle, std::vector<std::string>{next->caPem});
+}
+
 TEST_F(KeeperTest, InjectorSecretAndWebhookCaBundle) {
   Json hook = {
       {"apiVersion", "admissionregistration.k8s.io/v1"},
