@@ -94,8 +94,8 @@ asio::awaitable<std::string> readErrorBody(ControlPlaneStream& stream, beast::fl
     }
   }
   for (char& c : body) {
-    if (c == '\n' || c == '\r') {
-      c = ' ';
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      c = ' ';  // one log line, no terminal escapes from the network
     }
   }
   co_return std::string(trimSpace(body));
