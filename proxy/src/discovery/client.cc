@@ -90,7 +90,7 @@ asio::awaitable<std::string> readErrorBody(ControlPlaneStream& stream, beast::fl
   body.resize(std::min(body.size(), kMaxErrorBody));
   if (auto doc = json::parse(body)) {
     if (auto why = json::getStringOr(*doc, "/error", ""); why && !why->empty()) {
-      co_return *why;
+      body = *why;
     }
   }
   for (char& c : body) {
