@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
-# mTLS benchmark: wrk through client -> outbound proxy -> inbound proxy ->
-# backend, for (a) two weft-proxy in plaintext, (b) two weft-proxy with mTLS
-# (certified by a real weft-operator in dir: mode) and (c) two HAProxy with
-# TLS (client certificates verified) between them. Prints req/s, p50/p99,
-# CPU seconds of both proxies and TLS handshakes per second.
+# mTLS benchmark, two parts in one run:
+# 1. keep-alive: wrk through client -> outbound proxy -> inbound proxy ->
+#    backend, for (a) two weft-proxy in plaintext, (b) two weft-proxy with
+#    mTLS (certified by a real weft-operator in dir: mode) and (c) two HAProxy
+#    with TLS (client certificates verified) between them;
+# 2. a new connection per request (wrk with Connection: close): one HAProxy,
+#    as the client, opens a new connection for every request, with a full
+#    handshake (no resumption), to (a) the weft inbound proxy in plaintext,
+#    (b) the weft inbound proxy with mTLS (a workload certificate from the
+#    operator's issuer, ALPN weft/http1) and (c) the HAProxy TLS server.
+#    weft's outbound proxy always pools its upstream connections, hence the
+#    same HAProxy client for both.
+# Prints req/s, p50/p99, CPU seconds and TLS handshakes per second.
 #
 #   bench/mtls/run.sh [-d SECONDS] [-c CONNECTIONS] [-w WORKERS] [-t WRK_THREADS]
 #
@@ -21,7 +29,7 @@ while getopts "d:c:w:t:" o; do
     c) CONNS=$OPTARG ;;
     w) WORKERS=$OPTARG ;;
     t) WRK_THREADS=$OPTARG ;;
-    *) sed -n '2,11p' "$0"; exit 2 ;;
+    *) sed -n '2,20p' "$0"; exit 2 ;;
   esac
 done
 
@@ -53,6 +61,19 @@ handshakes() {
   curl -fsS "http://127.0.0.1:$1/metrics" 2>/dev/null |
     awk '/^weft_tls_handshakes_total\{/ && /inbound/ && /result="ok"/ { s += $NF } END { printf "%d", s }'
 }
+# Connections the HAProxy TLS server accepted (each a full handshake: no resumption).
+haproxy_accepted() {
+  curl -fsS "http://127.0.0.1:$1/metrics" 2>/dev/null |
+    awk '/^haproxy_frontend_connections_total\{proxy="fe"\}/ { printf "%d", $NF }'
+}
+# TLS handshakes so far, by SOURCE: weft:ADMIN_PORT, haproxy:STATS_PORT or - (none).
+handshakes_of() {
+  case $1 in
+    weft:*) handshakes "${1#weft:}" ;;
+    haproxy:*) haproxy_accepted "${1#haproxy:}" ;;
+    *) echo 0 ;;
+  esac
+}
 wait_ready() {
   for _ in $(seq 1 300); do
     curl -fsS "http://127.0.0.1:$1/ready" >/dev/null 2>&1 && return 0
@@ -80,28 +101,33 @@ wait_port "$BACKEND_PORT"
 HOST=backend.bench.svc.cluster.local:8080
 TICKS=$(getconf CLK_TCK)
 declare -A RPS P50 P99 CPU ERR HS
+WRK_EXTRA=()  # (-H "Connection: close") in part 2
 
-# run NAME PORT ADMIN_PORT PID...: warm up, then measure (ADMIN_PORT 0: no handshake count).
+# run NAME PORT HANDSHAKES PID...: warm up, then measure; HANDSHAKES as for handshakes_of.
 run() {
-  local name=$1 port=$2 admin=$3
+  local name=$1 port=$2 hs_source=$3
   shift 3
   local pids=("$@")
   wait_port "$port"
-  wrk -t"$WRK_THREADS" -c"$CONNS" -d1s -H "Host: $HOST" "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
-  local cpu0 hs0=0 out cpu1 hs1=0
+  wrk -t"$WRK_THREADS" -c"$CONNS" -d1s -H "Host: $HOST" "${WRK_EXTRA[@]}" \
+    "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
+  local cpu0 hs0 out cpu1 hs1
   cpu0=$(cpu_of "${pids[@]}")
-  [[ $admin == 0 ]] || hs0=$(handshakes "$admin")
-  out=$(wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" -H "Host: $HOST" -s "$TMP/report.lua" \
-    "http://127.0.0.1:$port/" 2>&1)
+  hs0=$(handshakes_of "$hs_source")
+  out=$(wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" -H "Host: $HOST" "${WRK_EXTRA[@]}" \
+    -s "$TMP/report.lua" "http://127.0.0.1:$port/" 2>&1)
   cpu1=$(cpu_of "${pids[@]}")
-  [[ $admin == 0 ]] || hs1=$(handshakes "$admin")
+  hs1=$(handshakes_of "$hs_source")
   read -r _ rps p50 p99 errs status <<<"$(grep '^RESULT' <<<"$out")"
   RPS[$name]=$rps
   P50[$name]=$p50
   P99[$name]=$p99
   ERR[$name]=$((errs + status))
   CPU[$name]=$(awk -v a="$cpu0" -v b="$cpu1" -v t="$TICKS" 'BEGIN { printf "%.2f", (b - a) / t }')
-  HS[$name]=$([[ $admin == 0 ]] && echo - || awk -v a="$hs0" -v b="$hs1" -v d="$DURATION" 'BEGIN { printf "%.1f", (b - a) / d }')
+  HS[$name]=-
+  if [[ $hs_source != - ]]; then
+    HS[$name]=$(awk -v a="$hs0" -v b="$hs1" -v d="$DURATION" 'BEGIN { printf "%.1f", (b - a) / d }')
+  fi
 }
 
 # A CA and certificates: the operator's serving certificate, and the two HAProxy.
@@ -167,11 +193,57 @@ endpoints:
     conditions: {ready: true}
     targetRef: {kind: Pod, name: server-0, namespace: bench}
 CFG
-"$OPERATOR_BIN" --source "dir:$TMP/mesh" --discovery-listen "127.0.0.1:$DISCOVERY_PORT" \
+"$OPERATOR_BIN" --source "dir:$TMP/mesh" --issuer-dir "$TMP/issuer" \
+  --discovery-listen "127.0.0.1:$DISCOVERY_PORT" \
   --admin-listen "127.0.0.1:$(free_port)" --tls-cert "$TMP/control.pem" --tls-key "$TMP/control.key" \
-  >"$TMP/operator.log" 2>&1 &
+  --discovery-client-auth optional >"$TMP/operator.log" 2>&1 &  # the plaintext pair has no identity
 PIDS+=($!)
 wait_port "$DISCOVERY_PORT"
+for _ in $(seq 1 100); do [[ -s $TMP/issuer/tls.crt ]] && break; sleep 0.1; done
+
+# Part 2's mTLS client holds a workload certificate from the mesh issuer, as
+# a weft proxy would; HAProxy's crt: leaf, issuer, key.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=bench-client \
+  -addext "subjectAltName=URI:spiffe://cluster.local/ns/bench/sa/client" \
+  -keyout "$TMP/mesh-client.key" -out "$TMP/mesh-client.csr" 2>/dev/null
+openssl x509 -req -in "$TMP/mesh-client.csr" -CA "$TMP/issuer/tls.crt" -CAkey "$TMP/issuer/tls.key" \
+  -CAcreateserial -copy_extensions copy -days 1 -out "$TMP/mesh-client.pem" 2>/dev/null
+cat "$TMP/mesh-client.pem" "$TMP/issuer/tls.crt" "$TMP/mesh-client.key" >"$TMP/mesh-client.bundle"
+
+# Part 2's client: a new server connection, with a full TLS handshake, per request.
+HA_WEFT_PLAIN=$(free_port)
+HA_WEFT_MTLS=$(free_port)
+HA_TO_TLS=$(free_port)
+HA_TLS=$(free_port)
+cat >"$TMP/haproxy-closer.cfg" <<CFG
+global
+  nbthread $WORKERS
+  maxconn 4000
+defaults
+  mode http
+  timeout connect 1s
+  timeout client 60s
+  timeout server 60s
+  option httpclose
+  http-reuse never
+frontend weft_plain
+  bind 127.0.0.1:$HA_WEFT_PLAIN
+  default_backend weft_plain
+frontend weft_mtls
+  bind 127.0.0.1:$HA_WEFT_MTLS
+  default_backend weft_mtls
+frontend haproxy_tls
+  bind 127.0.0.1:$HA_TO_TLS
+  default_backend haproxy_tls
+backend weft_plain
+  server s1 127.0.0.1:$INBOUND_PORT
+backend weft_mtls
+  server s1 127.0.0.1:$INBOUND_PORT ssl verify required ca-file $TMP/issuer/ca.crt crt $TMP/mesh-client.bundle ssl-min-ver TLSv1.3 alpn weft/http1 no-ssl-reuse
+backend haproxy_tls
+  server s1 127.0.0.1:$HA_TLS ssl verify required ca-file $TMP/ca.pem crt $TMP/client.bundle ssl-min-ver TLSv1.3 alpn http/1.1 no-ssl-reuse
+CFG
+"$HAPROXY" -f "$TMP/haproxy-closer.cfg" -db >"$TMP/haproxy-closer.log" 2>&1 &
+PIDS+=($!)
 
 # pair NAME WITH_IDENTITY: both weft proxies, measured together.
 pair() {
@@ -197,11 +269,18 @@ pair() {
   PIDS+=("$s_pid" "$c_pid")
   wait_ready "$admin_s"
   wait_ready "$admin_c"
-  run "$name" "$out_port" "$admin_s" "$s_pid" "$c_pid"
+  run "$name" "$out_port" "weft:$admin_s" "$s_pid" "$c_pid"
   # Keep-alive pools make few handshakes; none at all would mean no mTLS.
   if [[ $identity == yes && $(handshakes "$admin_s") == 0 ]]; then
     echo "bench: $name made no mTLS handshake (see $name-*.log)" >&2
     exit 1
+  fi
+  if [[ $identity == yes ]]; then
+    # Part 2 against this inbound proxy (PERMISSIVE: plaintext and mTLS); its CPU only.
+    WRK_EXTRA=(-H "Connection: close")
+    run weft-plain/close "$HA_WEFT_PLAIN" - "$s_pid"
+    run weft-mtls/close "$HA_WEFT_MTLS" "weft:$admin_s" "$s_pid"
+    WRK_EXTRA=()
   fi
   kill "$s_pid" "$c_pid"
   wait "$s_pid" "$c_pid" 2>/dev/null || true
@@ -212,7 +291,6 @@ pair weft-mtls yes
 
 # HAProxy pair: plaintext in, TLS 1.3 with client certificates between them.
 HA_IN=$(free_port)
-HA_TLS=$(free_port)
 HA_ADMIN=$(free_port)
 cat >"$TMP/haproxy-client.cfg" <<CFG
 global
@@ -255,19 +333,27 @@ HS_PID=$!
 HC_PID=$!
 PIDS+=("$HS_PID" "$HC_PID")
 wait_port "$HA_TLS"
-run haproxy-tls "$HA_IN" 0 "$HS_PID" "$HC_PID"
-# HAProxy's handshakes: the server side's SSL connections accepted.
-HS[haproxy-tls]=$(awk -v n="$(curl -fsS "http://127.0.0.1:$HA_ADMIN/metrics" 2>/dev/null |
-  awk '/^haproxy_frontend_connections_total\{proxy="fe"\}/ { print $NF }')" -v d="$DURATION" \
-  'BEGIN { if (n == "") print "-"; else printf "%.1f*", n / (d + 1) }')
+run haproxy-tls "$HA_IN" "haproxy:$HA_ADMIN" "$HS_PID" "$HC_PID"
+WRK_EXTRA=(-H "Connection: close")
+run haproxy-tls/close "$HA_TO_TLS" "haproxy:$HA_ADMIN" "$HS_PID"
+WRK_EXTRA=()
 
+# table TITLE SUFFIX: one part's rows (keys NAME SUFFIX).
+table() {
+  echo
+  echo "$1"
+  printf "%-12s %10s %9s %9s %8s %8s %11s %9s\n" target req/s p50_us p99_us cpu_s errors handshake/s vs_plain
+  local n
+  for n in weft-plain weft-mtls haproxy-tls; do
+    awk -v n="$n" -v r="${RPS[$n$2]}" -v a="${P50[$n$2]}" -v b="${P99[$n$2]}" -v cpu="${CPU[$n$2]}" \
+      -v e="${ERR[$n$2]}" -v h="${HS[$n$2]}" -v p="${RPS[weft-plain$2]}" 'BEGIN {
+        printf "%-12s %10.0f %9d %9d %8s %8d %11s %9.2f\n", n, r, a, b, cpu, e, h, r / p }'
+  done
+}
 echo
-echo "mTLS benchmark: client -> proxy -> proxy -> backend; $WORKERS worker(s) per proxy, $CONNS connections, wrk -t$WRK_THREADS, ${DURATION}s, $(nproc) cores"
-printf "%-12s %10s %9s %9s %8s %8s %11s %9s\n" target req/s p50_us p99_us cpu_s errors handshake/s vs_plain
-for n in weft-plain weft-mtls haproxy-tls; do
-  awk -v n="$n" -v r="${RPS[$n]}" -v a="${P50[$n]}" -v b="${P99[$n]}" -v cpu="${CPU[$n]}" \
-    -v e="${ERR[$n]}" -v h="${HS[$n]}" -v p="${RPS[weft-plain]}" 'BEGIN {
-      printf "%-12s %10.0f %9d %9d %8s %8d %11s %9.2f\n", n, r, a, b, cpu, e, h, r / p }'
-done
-echo "cpu_s: both proxies together; handshake/s: accepted by the inbound side while measuring"
-echo "(* HAProxy: every connection accepted since start, warm-up included, over the run)"
+echo "mTLS benchmark: $WORKERS worker(s) per proxy, $CONNS connections, wrk -t$WRK_THREADS, ${DURATION}s each, $(nproc) cores"
+table "1. keep-alive: client -> outbound proxy -> inbound proxy -> backend" ""
+echo "cpu_s: both proxies; handshake/s: accepted by the inbound side (connections are pooled)"
+table "2. new connection per request (Connection: close): HAProxy client -> server side -> backend" "/close"
+echo "cpu_s: the server side only (weft inbound proxy, HAProxy TLS server); handshake/s: full"
+echo "handshakes it accepted (mTLS rows); the HAProxy client makes the same TLS client work for both"

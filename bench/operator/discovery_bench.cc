@@ -212,7 +212,9 @@ int main(int argc, char** argv) {
   auto started = Clock::now();
   weft::testing::Child op(
       {WEFT_OPERATOR_BIN, "--source", "dir:" + (dir / "m").string(), "--discovery-listen",
-       "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--log-level", "info"},
+       "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--log-level", "info",
+       // The bench's streams carry no workload certificate.
+       "--discovery-client-auth", "optional"},
       (dir / "operator.log").string());
   std::uint16_t dport = 0, aport = 0;
   static const std::regex kD(R"(discovery API listening on .* \(port (\d+)\))");

@@ -350,6 +350,13 @@ bool keyMatches(const Cert& cert, const PKey& key) {
   return ok;
 }
 
+bool signedBy(const Cert& cert, const Cert& issuer) {
+  EVP_PKEY* key = X509_get0_pubkey(issuer.get());
+  bool ok = key != nullptr && X509_verify(cert.get(), key) == 1;
+  ERR_clear_error();
+  return ok;
+}
+
 Result<void> verifyChain(const Cert& leaf, std::span<const Cert> intermediates,
                          std::span<const Cert> roots, SystemTime at) {
   std::unique_ptr<X509_STORE, StoreFree> store(X509_STORE_new());

@@ -83,6 +83,9 @@ std::string fingerprint(const Cert& cert);
 // Whether `key` is the private key of `cert`.
 bool keyMatches(const Cert& cert, const PKey& key);
 
+// Whether `issuer`'s key signed `cert`, whatever the time.
+bool signedBy(const Cert& cert, const Cert& issuer);
+
 // Verifies leaf -> intermediates -> one of `roots` at `at`. The error says
 // what failed (expired, unknown issuer, ...).
 Result<void> verifyChain(const Cert& leaf, std::span<const Cert> intermediates,

@@ -64,8 +64,10 @@ cp examples/demo/*.yaml "$work/mesh/"
 sed -i 's/192\.0\.2\./127.0.2./g' "$work/mesh/"*.yaml
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=weft-demo \
   -addext "subjectAltName=IP:127.0.0.1" -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+# The loopback stage's proxy has no identity: let it subscribe without a certificate.
 start operator "$BIN/operator/weft-operator" --source "dir:$work/mesh" --discovery-listen "$DISCOVERY" \
-  --admin-listen "$OP_ADMIN" --tls-cert "$work/cert.pem" --tls-key "$work/key.pem"
+  --admin-listen "$OP_ADMIN" --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" \
+  --discovery-client-auth optional
 wait_http "http://$OP_ADMIN/readyz"
 curl -s "http://$OP_ADMIN/status" | tr -d ' "' | awk -F: '
   $1=="kind" {kind=$2} $1=="name" && kind!="" {name=$2}

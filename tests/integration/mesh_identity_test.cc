@@ -2,11 +2,18 @@
 // tokens file) certifies two real weft-proxy processes, which then speak mTLS
 // to each other: client -> outbound proxy -> mTLS -> inbound proxy -> backend.
 // Without iptables, the EndpointSlice points at the server proxy's inbound
-// listener and --inbound-app-port delivers to the backend.
+// listener and --inbound-app-port delivers to the backend. Discovery takes
+// only proxies with a workload certificate, each to its own pod's Inbound;
+// the trust anchor rotates under load without a failed request.
+#include <csignal>
 #include <cstdlib>
+#include <thread>
 
 #include <gtest/gtest.h>
 
+#include "common/json/json.h"
+#include "common/tls/pki.h"
+#include "tests/fakes/fake_control_plane.h"
 #include "tests/integration/proxy_harness.h"
 
 namespace weft::testing {
@@ -99,13 +106,21 @@ class MeshIdentityTest : public ::testing::Test {
 
     discoveryPort_ = freePort();
     adminPort_ = freePort();
-    operator_ = std::make_unique<Child>(
-        std::vector<std::string>{
-            WEFT_OPERATOR_BIN, "--source", "dir:" + dir_.file("mesh"), "--discovery-listen",
-            "127.0.0.1:" + std::to_string(discoveryPort_), "--admin-listen",
-            "127.0.0.1:" + std::to_string(adminPort_), "--tls-cert", dir_.file("cert.pem"),
-            "--tls-key", dir_.file("key.pem"), "--issuer-dir", dir_.file("issuer")},
-        dir_.file("operator.log"));
+    std::vector<std::string> args{WEFT_OPERATOR_BIN,
+                                  "--source",
+                                  "dir:" + dir_.file("mesh"),
+                                  "--discovery-listen",
+                                  "127.0.0.1:" + std::to_string(discoveryPort_),
+                                  "--admin-listen",
+                                  "127.0.0.1:" + std::to_string(adminPort_),
+                                  "--tls-cert",
+                                  dir_.file("cert.pem"),
+                                  "--tls-key",
+                                  dir_.file("key.pem"),
+                                  "--issuer-dir",
+                                  dir_.file("issuer")};
+    args.insert(args.end(), operatorExtra_.begin(), operatorExtra_.end());
+    operator_ = std::make_unique<Child>(args, dir_.file("operator.log"));
     ASSERT_TRUE(waitFor([&] {
       auto r = get(adminPort_, "admin", "/readyz", 500ms);
       return r && r->status == 200;
@@ -125,18 +140,21 @@ class MeshIdentityTest : public ::testing::Test {
         << server_->log();
   }
 
+  // The proxy of pod demo/<pod>; with the token of <sa>, or none when `sa` is empty.
   std::unique_ptr<Proxy> startProxy(const std::string& pod, const std::string& sa,
                                     ProxyPorts ports) {
     ::setenv("POD_NAMESPACE", "demo", 1);
     ::setenv("POD_NAME", pod.c_str(), 1);
     ::setenv("SERVICE_ACCOUNT", sa.c_str(), 1);
-    auto p = std::make_unique<Proxy>(
-        dir_, "",
-        std::vector<std::string>{
-            "--control-plane", "127.0.0.1:" + std::to_string(discoveryPort_), "--control-plane-ca",
-            dir_.file("cert.pem"), "--identity-token-file", dir_.file(sa + "-token"),
-            "--inbound-app-port", std::to_string(backend_->port()), "--workers", "1"},
-        ports);
+    std::vector<std::string> args{
+        "--control-plane",    "127.0.0.1:" + std::to_string(discoveryPort_),
+        "--control-plane-ca", dir_.file("cert.pem"),
+        "--inbound-app-port", std::to_string(backend_->port()),
+        "--workers",          "1"};
+    if (!sa.empty()) {
+      args.insert(args.end(), {"--identity-token-file", dir_.file(sa + "-token")});
+    }
+    auto p = std::make_unique<Proxy>(dir_, "", args, ports);
     ::unsetenv("POD_NAME");
     ::unsetenv("SERVICE_ACCOUNT");
     ::unsetenv("POD_NAMESPACE");
@@ -156,7 +174,12 @@ class MeshIdentityTest : public ::testing::Test {
     auto m = get(p.ports().admin, "admin", "/metrics", 2s);
     return m ? metricValue(m->body, name, labels) : -1;
   }
+  double operatorMetric(const std::string& name, const std::vector<std::string>& labels = {}) {
+    auto m = get(adminPort_, "admin", "/metrics", 2s);
+    return m ? metricValue(m->body, name, labels) : -1;
+  }
 
+  std::vector<std::string> operatorExtra_;
   TempDir dir_;
   std::unique_ptr<Backend> backend_;
   unsigned short inboundPort_ = 0;
@@ -195,6 +218,234 @@ TEST_F(MeshIdentityTest, ProxiesCertifiedByTheOperatorSpeakMtlsAndObeyAccessPoli
   ASSERT_TRUE(denied);
   EXPECT_EQ(denied->header("weft-error"), "forbidden") << denied->body;
   EXPECT_GE(metric(*server_, "weft_authz_denied_total", {"protocol=\"http\""}), 1);
+}
+
+TEST_F(MeshIdentityTest, DiscoveryTakesOnlyAProxysOwnWorkloadCertificate) {
+  // The two proxies of SetUp subscribed with their certificates.
+  EXPECT_GE(operatorMetric("weft_operator_discovery_streams"), 2) << operatorLog();
+  EXPECT_EQ(operatorMetric("weft_operator_discovery_refused_total"), 0) << operatorLog();
+
+  // No token, so no certificate: refused, and the proxy says why.
+  auto anonymous = startProxy("frontend-0", "", {});
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return operatorMetric("weft_operator_discovery_refused_total",
+                              {"reason=\"no_certificate\""}) >= 1;
+      },
+      10s))
+      << operatorLog();
+  ASSERT_TRUE(waitFor([&] { return anonymous->log().find("HTTP 401") != std::string::npos; }, 5s))
+      << anonymous->log();
+  EXPECT_NE(anonymous->log().find("a workload certificate is required"), std::string::npos)
+      << anonymous->log();
+
+  // The frontend's certificate asking for the backend pod's Inbound stream.
+  auto impostor = startProxy("backend-0", "frontend", {});
+  ASSERT_TRUE(waitFor([&] { return ready(*impostor); }, 10s)) << impostor->log();
+  ASSERT_TRUE(waitFor([&] { return impostor->log().find("HTTP 403") != std::string::npos; }, 10s))
+      << impostor->log() << operatorLog();
+  EXPECT_NE(impostor->log().find("only the pod's own proxy"), std::string::npos) << impostor->log();
+  EXPECT_GE(operatorMetric("weft_operator_discovery_refused_total", {"reason=\"forbidden\""}), 1);
+  auto config = get(impostor->ports().admin, "admin", "/config", 2s);
+  ASSERT_TRUE(config);
+  EXPECT_EQ(config->body.find("demo/backend-0"), std::string::npos)
+      << "the backend's rules must not reach another workload\n"
+      << config->body;
+}
+
+// A trust-anchor rotation under load, as docs/operator.md tells it: the new
+// root beside the old one in --issuer-dir, then an issuer under the new root,
+// then the old root dropped, each picked up at once on SIGHUP. Certificates
+// live 4 s, so both proxies renew onto the new chain, each at its own time. The
+// TrafficPolicy keeps no idle upstream connection and the load is paced, so
+// requests keep making new mTLS handshakes through every step.
+class AnchorRotationTest : public MeshIdentityTest {
+ protected:
+  AnchorRotationTest() { operatorExtra_ = {"--certificate-lifetime", "4s"}; }
+
+  // workloadIdentity of a proxy's /config; null when unreadable.
+  json::Json identityOf(const Proxy& p) {
+    auto c = get(p.ports().admin, "admin", "/config", 1s);
+    auto doc = c ? json::parse(c->body) : Result<json::Json>(makeError(ErrorCode::kIo, ""));
+    return doc && doc->contains("workloadIdentity") ? (*doc)["workloadIdentity"] : json::Json();
+  }
+  bool both(const std::function<bool(const json::Json&)>& pred) {
+    for (const Proxy* p : {server_.get(), client_.get()}) {
+      auto id = identityOf(*p);
+      if (id.is_null() || !pred(id)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  void sighupOperator() { ::kill(operator_->pid(), SIGHUP); }
+  double handshakes(const std::string& result) {
+    return metric(*client_, "weft_tls_handshakes_total",
+                  {"outbound", "result=\"" + result + "\""}) +
+           metric(*server_, "weft_tls_handshakes_total", {"inbound", "result=\"" + result + "\""});
+  }
+};
+
+TEST_F(AnchorRotationTest, TheTrustAnchorRotatesUnderLoadWithoutAFailedRequest) {
+  dir_.write("mesh/policy.yaml", R"(apiVersion: weft.io/v1alpha1
+kind: TrafficPolicy
+metadata: {name: backend, namespace: demo}
+spec:
+  targetRef: {kind: Service, name: backend}
+  timeouts: {idle: 1ms}
+)");
+  ASSERT_TRUE(waitFor(
+      [&] {
+        auto r = get(client_->ports().outbound, kAuthority, "/warm-up");
+        auto c = get(client_->ports().admin, "admin", "/config", 1s);
+        return r && r->status == 200 && c && c->body.find("\"idle\": \"1ms\"") != std::string::npos;
+      },
+      10s))
+      << client_->log() << operatorLog();
+
+  // Bounded load: new client connections paced so that upstream connections
+  // go idle past 1 ms (a new handshake each), and one kept-alive connection.
+  std::atomic<bool> stop{false};
+  std::atomic<int> total{0};
+  std::atomic<int> failed{0};
+  std::mutex mu;
+  std::vector<std::string> failures;
+  auto record = [&](const std::optional<Response>& r) {
+    ++total;
+    if (!r || r->status != 200) {
+      ++failed;
+      std::lock_guard lock(mu);
+      if (failures.size() < 5) {
+        failures.push_back(r ? std::to_string(r->status) + " " + r->header("weft-error") + " " +
+                                   r->body
+                             : "no response");
+      }
+    }
+  };
+  std::thread fresh([&] {
+    while (!stop) {
+      record(get(client_->ports().outbound, kAuthority, "/fresh"));
+      std::this_thread::sleep_for(3ms);  // pacing: the pooled connection goes stale
+    }
+  });
+  std::thread kept([&] {
+    std::optional<Client> c;
+    while (!stop) {
+      if (!c) {
+        c.emplace(client_->ports().outbound, 5s);
+      }
+      std::optional<Response> r;
+      if (c->send(request("GET", "/kept", kAuthority))) {
+        r = c->read();
+      }
+      record(r);
+      if (!r || r->closed) {
+        c.reset();
+      }
+    }
+  });
+  auto stopLoad = [&] {
+    stop = true;
+    fresh.join();
+    kept.join();
+  };
+
+  auto next = MeshCa::create("next");
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  auto fp = [](const std::string& pem) {
+    return weft::tls::fingerprint(weft::tls::parseCert(pem).value());
+  };
+  const std::string newRoot = fp(next->rootPem);
+  const std::string newIssuer = fp(next->issuerPem);
+  auto oldRootPem = runProcess({"/bin/cat", dir_.file("issuer/ca.crt")}).out;
+  ASSERT_FALSE(oldRootPem.empty());
+  const std::string oldRoot = fp(oldRootPem);
+  auto trusts = [](const json::Json& id, const std::string& root) {
+    for (const auto& f : id["trustBundleSha256"]) {
+      if (f == root) {
+        return true;
+      }
+    }
+    return false;
+  };
+  std::this_thread::sleep_for(1s);  // load before the first step
+  double handshakesBefore = handshakes("ok");
+
+  // 1. The new root beside the old one: every proxy trusts both.
+  dir_.write("issuer/ca.crt", oldRootPem + next->rootPem);
+  sighupOperator();
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return both([&](const json::Json& id) {
+          return trusts(id, oldRoot) && trusts(id, newRoot) && id["trustBundleSha256"].size() == 2;
+        });
+      },
+      10s))
+      << operatorLog() << client_->log();
+
+  // 2. The issuer under the new root: the proxies renew onto it (root.key,
+  // the old root's, stays: the operator must not re-issue under it).
+  dir_.write("issuer/tls.key", weft::tls::privateKeyPem(next->issuerKey).value());
+  dir_.write("issuer/tls.crt", next->issuerPem);
+  sighupOperator();
+  std::map<std::string, std::chrono::steady_clock::time_point> switched;
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(waitFor(
+      [&] {
+        for (const auto& [name, p] :
+             {std::pair{"server", server_.get()}, std::pair{"client", client_.get()}}) {
+          auto id = identityOf(*p);
+          if (!switched.contains(name) && !id.is_null() && id["chainSha256"].size() == 2 &&
+              id["chainSha256"][1] == newIssuer) {
+            switched[name] = std::chrono::steady_clock::now();
+          }
+        }
+        return switched.size() == 2;
+      },
+      15s))
+      << operatorLog() << server_->log() << client_->log();
+  for (const auto& [name, at] : switched) {
+    std::printf("%s proxy on the new chain after %lld ms\n", name.c_str(),
+                static_cast<long long>(
+                    std::chrono::duration_cast<std::chrono::milliseconds>(at - start).count()));
+  }
+  double handshakesMixed = handshakes("ok");
+  EXPECT_GT(handshakesMixed, handshakesBefore) << "no new handshake while the chains changed";
+
+  // 3. No leaf uses the old root any more: drop it.
+  dir_.write("issuer/ca.crt", next->rootPem);
+  sighupOperator();
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return both([&](const json::Json& id) {
+          return id["trustBundleSha256"].size() == 1 && trusts(id, newRoot);
+        });
+      },
+      10s))
+      << operatorLog() << client_->log();
+  // A certificate lifetime on the new root alone: renewals and handshakes.
+  double handshakesAfterDrop = handshakes("ok");
+  std::this_thread::sleep_for(4s);
+  stopLoad();
+
+  {
+    std::lock_guard lock(mu);
+    for (const auto& f : failures) {
+      ADD_FAILURE() << "failed request: " << f;
+    }
+  }
+  EXPECT_EQ(failed.load(), 0) << "of " << total.load();
+  EXPECT_GT(total.load(), 500);
+  EXPECT_GT(handshakes("ok"), handshakesAfterDrop) << "no handshake on the new root alone";
+  EXPECT_EQ(handshakes("failed"), 0) << server_->log() << client_->log();
+  EXPECT_EQ(handshakes("identity_mismatch"), 0);
+  EXPECT_EQ(operatorMetric("weft_operator_discovery_refused_total"), 0) << operatorLog();
+  // Discovery streams came back with the new certificates (each ends when its certificate does).
+  EXPECT_GE(operatorMetric("weft_operator_discovery_streams"), 2);
+  std::printf("%d requests, %.0f mTLS handshakes (both sides), no failure\n", total.load(),
+              handshakes("ok"));
+  auto tlsCrt = runProcess({"/bin/cat", dir_.file("issuer/tls.crt")}).out;
+  EXPECT_EQ(tlsCrt, next->issuerPem) << "the operator re-issued the user's issuer";
 }
 
 }  // namespace

@@ -19,10 +19,13 @@ constexpr const char* kAuthority = "backend.demo.svc.cluster.local:8080";
 constexpr const char* kBackendId = "spiffe://cluster.local/ns/demo/sa/backend";
 constexpr const char* kFrontendId = "spiffe://cluster.local/ns/demo/sa/frontend";
 
-std::string outboundJson(unsigned short inboundPort, const std::string& identity) {
+// `policy` (JSON) is the Outbound's policy, e.g. to keep no idle connection.
+std::string outboundJson(unsigned short inboundPort, const std::string& identity,
+                         const std::string& policy = "{}") {
   return std::string(R"({"kind":"Outbound","version":"1","authority":")") + kAuthority +
-         R"(","backends":{")" + kAuthority + R"(":{"endpoints":[{"address":"127.0.0.1:)" +
-         std::to_string(inboundPort) + R"(","meshed":true,"identity":")" + identity + R"("}]}}})";
+         R"(","policy":)" + policy + R"(,"backends":{")" + kAuthority +
+         R"(":{"endpoints":[{"address":"127.0.0.1:)" + std::to_string(inboundPort) +
+         R"(","meshed":true,"identity":")" + identity + R"("}]}}})";
 }
 
 std::string inboundJson(unsigned short appPort, const std::string& mtls,
@@ -68,14 +71,15 @@ class MtlsTest : public ::testing::Test {
 
   // Both proxies up and certified; the inbound one with `inbound` as its document.
   void startMesh(const std::string& inbound, const std::string& expectedIdentity = kBackendId,
-                 FakeControlPlane* serverCp = nullptr, unsigned short appPort = 0) {
+                 FakeControlPlane* serverCp = nullptr, unsigned short appPort = 0,
+                 const std::string& policy = "{}") {
     FakeControlPlane& scp = serverCp != nullptr ? *serverCp : *cp_;
     scp.setDocument("inbound:demo/backend-0", inbound);
     server_ = startProxy(scp, "backend-0", "backend", appPort);
     client_ = startProxy(*cp_, "frontend-0", "frontend");
     ASSERT_TRUE(waitFor([&] { return ready(*server_) && ready(*client_); }, 10s))
         << server_->log() << client_->log();
-    cp_->setDocument(kAuthority, outboundJson(server_->ports().inbound, expectedIdentity));
+    cp_->setDocument(kAuthority, outboundJson(server_->ports().inbound, expectedIdentity, policy));
     // The inbound document (mode, rules) must be in force before requests.
     ASSERT_TRUE(waitFor(
         [&] {
@@ -148,6 +152,57 @@ TEST_F(MtlsTest, APeerFromAForeignCaIsRefused) {
   EXPECT_EQ(r->status, 502);
   EXPECT_EQ(r->header("weft-error"), "upstream_tls_error") << r->body;
   EXPECT_GE(metric(*server_, "weft_tls_handshakes_total", {"inbound", "result=\"failed\""}), 1);
+}
+
+// The caller's side of expiry: an endpoint (openssl s_server speaking
+// weft/http1) whose leaf expired is refused before the request goes out; the
+// same server with a current leaf answers.
+TEST_F(MtlsTest, APeerWithAnExpiredCertificateIsRefused) {
+  client_ = startProxy(*cp_, "frontend-0", "frontend");
+  ASSERT_TRUE(waitFor([&] { return ready(*client_); }, 10s)) << client_->log();
+  auto now = std::chrono::system_clock::now();
+  dir_.write("issuer.pem", cp_->ca().issuerPem);
+  dir_.write("root.pem", cp_->ca().rootPem);
+  auto serve = [&](const std::string& name, std::chrono::system_clock::time_point notAfter) {
+    auto leaf = cp_->ca().issue(kBackendId, now - 2h, notAfter);
+    EXPECT_TRUE(leaf.ok());
+    dir_.write(name + ".pem", leaf->first);
+    dir_.write(name + ".key", leaf->second);
+    unsigned short port = freePort();
+    auto server = std::make_unique<Child>(
+        std::vector<std::string>{"/usr/bin/openssl", "s_server", "-accept", std::to_string(port),
+                                 "-cert", dir_.file(name + ".pem"), "-key",
+                                 dir_.file(name + ".key"), "-cert_chain", dir_.file("issuer.pem"),
+                                 "-CAfile", dir_.file("root.pem"), "-verify", "1", "-alpn",
+                                 "weft/http1", "-tls1_3", "-www"},
+        dir_.file(name + ".log"));
+    EXPECT_TRUE(waitFor([&] { return Client(port, 200ms).connected(); }, 5s));
+    cp_->setDocument(kAuthority, outboundJson(port, kBackendId));
+    return server;
+  };
+  auto current = serve("current", now + 1h);
+  ASSERT_TRUE(waitFor(
+      [&] {
+        auto r = call("GET", "/");
+        return r && r->status == 200;
+      },
+      10s))
+      << client_->log();
+  double failedBefore =
+      metric(*client_, "weft_tls_handshakes_total", {"outbound", "result=\"failed\""});
+  auto expired = serve("expired", now - 1h);
+  ASSERT_TRUE(waitFor(
+      [&] {
+        auto r = call("GET", "/");
+        return r && r->status == 502;
+      },
+      10s))
+      << client_->log();
+  auto r = call("GET", "/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->header("weft-error"), "upstream_tls_error") << r->body;
+  EXPECT_GT(metric(*client_, "weft_tls_handshakes_total", {"outbound", "result=\"failed\""}),
+            std::max(0.0, failedBefore));
 }
 
 // Two roots in both bundles, delivered on the Inbound streams: proxies
@@ -352,16 +407,29 @@ TEST_F(MtlsTest, ReadyOnlyWithACertificateWhichOutlivesAnOutageUntilItExpires) {
   EXPECT_TRUE(waitFor([&] { return !ready(*p); }, 10s)) << p->log();
 }
 
+// Leaves renewed every 1.4 s on both sides under load: connections opened
+// before a swap keep working, and new handshakes (no idle upstream
+// connection is kept, and fresh requests are paced past 1 ms) use the new
+// leaves.
 TEST_F(MtlsTest, LeafRotationUnderLoadLosesNoRequest) {
   cp_->setLifetime(2s);  // renewed every 1.4 s
-  startMesh(inboundJson(backend_->port(), "STRICT"));
+  startMesh(inboundJson(backend_->port(), "STRICT"), kBackendId, nullptr, 0,
+            R"({"timeouts":{"idle":"1ms"}})");
   int issuedBefore = cp_->issued();
+  auto handshakes = [&](const char* result) {
+    return metric(*client_, "weft_tls_handshakes_total",
+                  {"outbound", std::string("result=\"") + result + "\""});
+  };
+  double handshakesBefore = handshakes("ok");
   int failures = 0, total = 0;
   auto until = std::chrono::steady_clock::now() + 4500ms;
   std::optional<Client> keepAlive;
   while (std::chrono::steady_clock::now() < until) {
     // Alternate a long-lived connection (kept through swaps) and new ones.
     bool fresh = total % 2 == 0;
+    if (fresh) {
+      std::this_thread::sleep_for(2ms);  // pacing: the pooled upstream connection goes stale
+    }
     std::optional<Response> r;
     if (fresh) {
       r = call("GET", "/load");
@@ -383,6 +451,9 @@ TEST_F(MtlsTest, LeafRotationUnderLoadLosesNoRequest) {
   EXPECT_EQ(failures, 0);
   EXPECT_GT(total, 50);
   EXPECT_GE(cp_->issued() - issuedBefore, 4);  // both proxies renewed at least twice
+  // Handshakes throughout, so renewed leaves were really shown and checked.
+  EXPECT_GT(handshakes("ok") - handshakesBefore, total / 4) << "of " << total << " requests";
+  EXPECT_EQ(handshakes("failed"), 0);
 }
 
 }  // namespace

@@ -123,17 +123,13 @@ class OperatorKubeTest : public ::testing::Test {
     auto r = std::make_unique<Replica>();
     r->identity = identity;
     r->logPath = dir_ / ("operator-" + identity + ".log");
-    std::vector<std::string> argv{WEFT_OPERATOR_BIN,
-                                  "--source",
-                                  "kube",
-                                  "--kubeconfig",
-                                  (dir_ / "kubeconfig").string(),
-                                  "--discovery-listen",
-                                  "127.0.0.1:0",
-                                  "--admin-listen",
-                                  "127.0.0.1:0",
-                                  "--leader-identity",
-                                  identity};
+    std::vector<std::string> argv{WEFT_OPERATOR_BIN, "--source", "kube", "--kubeconfig",
+                                  (dir_ / "kubeconfig").string(), "--discovery-listen",
+                                  "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+                                  "--leader-identity", identity,
+                                  // Streams without a workload certificate; client
+                                  // authentication is tested in identity_process_test.
+                                  "--discovery-client-auth", "optional"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     r->child = std::make_unique<weft::testing::Child>(argv, r->logPath.string());
     static const std::regex kDiscovery(R"(discovery API listening on .* \(port (\d+)\))");

@@ -94,7 +94,10 @@ class OperatorTest : public ::testing::Test {
         std::vector<std::string>{
             WEFT_OPERATOR_BIN, "--source", "dir:" + (dir_ / "manifests").string(),
             "--discovery-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--tls-cert",
-            (dir_ / "tls.crt").string(), "--tls-key", (dir_ / "tls.key").string()},
+            (dir_ / "tls.crt").string(), "--tls-key", (dir_ / "tls.key").string(),
+            // Streams without a workload certificate; identity_process_test
+            // covers the default (require).
+            "--discovery-client-auth", "optional"},
         (dir_ / "operator.log").string());
     static const std::regex kDiscovery(R"(discovery API listening on .* \(port (\d+)\))");
     static const std::regex kAdmin(R"(admin API listening on .* \(port (\d+)\))");
@@ -242,6 +245,20 @@ TEST_F(OperatorTest, BadFlagsExitWithOneLine) {
       {WEFT_OPERATOR_BIN, "--source", "dir:" + dir_.string(), "--discovery-listen", "nowhere"});
   EXPECT_EQ(r.exitCode, 1);
   EXPECT_NE(r.err.find("--discovery-listen"), std::string::npos) << r.err;
+  r = weft::testing::runProcess({WEFT_OPERATOR_BIN, "--source", "dir:" + dir_.string(),
+                                 "--discovery-client-auth", "sometimes"});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("--discovery-client-auth: expected 'require' or 'optional'"),
+            std::string::npos)
+      << r.err;
+  r = weft::testing::runProcess(
+      {WEFT_OPERATOR_BIN, "--source", "dir:" + dir_.string(), "--certificate-lifetime", "500ms"});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("--certificate-lifetime: must be at least 2s"), std::string::npos) << r.err;
+  r = weft::testing::runProcess(
+      {WEFT_OPERATOR_BIN, "--source", "kube", "--certificate-lifetime", "1m"});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("only with --source dir:"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -47,7 +47,8 @@ StreamClient::~StreamClient() = default;
 
 std::unique_ptr<StreamClient> StreamClient::open(std::uint16_t port, const std::string& target,
                                                  const std::string& caPem, std::string* error,
-                                                 std::chrono::milliseconds timeout) {
+                                                 std::chrono::milliseconds timeout,
+                                                 const ClientCertificate& cert) {
   auto impl = std::make_unique<Impl>();
   auto deadline = std::chrono::steady_clock::now() + timeout;
   beast::error_code ec;
@@ -57,6 +58,18 @@ std::unique_ptr<StreamClient> StreamClient::open(std::uint16_t port, const std::
     impl->ctx.set_verify_callback(ssl::host_name_verification("localhost"));
   } else {
     impl->ctx.set_verify_mode(ssl::verify_none);
+  }
+  if (!cert.chainPem.empty()) {
+    impl->ctx.use_certificate_chain(net::buffer(cert.chainPem), ec);
+    if (!ec) {
+      impl->ctx.use_private_key(net::buffer(cert.keyPem), ssl::context::pem, ec);
+    }
+    if (ec) {
+      if (error) {
+        *error = "client certificate: " + ec.message();
+      }
+      return nullptr;
+    }
   }
   impl->stream = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(impl->io, impl->ctx);
   SSL_set_tlsext_host_name(impl->stream->native_handle(), "localhost");

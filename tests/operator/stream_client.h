@@ -11,14 +11,22 @@
 
 namespace weft::op::testing {
 
+// A client certificate to present: the chain (leaf first) and its key, PEM.
+struct ClientCertificate {
+  std::string chainPem;
+  std::string keyPem;
+};
+
 class StreamClient {
  public:
   // Connects to 127.0.0.1:port, sends GET `target` and reads the response
   // header. With `caPem` the server certificate is verified against it (and
-  // the name "localhost"); without, it is not. Null on failure (`error` says why).
+  // the name "localhost"); without, it is not. With `cert`, presents it.
+  // Null on failure (`error` says why).
   static std::unique_ptr<StreamClient> open(
       std::uint16_t port, const std::string& target, const std::string& caPem, std::string* error,
-      std::chrono::milliseconds timeout = std::chrono::seconds(5));
+      std::chrono::milliseconds timeout = std::chrono::seconds(5),
+      const ClientCertificate& cert = {});
   ~StreamClient();
 
   int status() const;

@@ -18,6 +18,7 @@
 #include "common/log/log.h"
 #include "common/metrics/metrics.h"
 #include "common/strings.h"
+#include "common/tls/pki.h"
 #include "operator/src/app/admin.h"
 #include "operator/src/app/certificates.h"
 #include "operator/src/app/leadership.h"
@@ -231,6 +232,8 @@ int run(int argc, const char* const* argv) {
   std::string renewDeadline = "10s";
   std::string retryPeriod = "2s";
   std::string issuerDir;
+  std::string clientAuthFlag = "require";
+  std::string certificateLifetime;
   app.add_option("--source", sourceFlag, "kube, or dir:PATH for local mode")->capture_default_str();
   app.add_option("--kubeconfig", kubeconfig, "kubeconfig file (default: in-cluster)");
   app.add_option("--discovery-listen", discoveryListen, "discovery API listener (HTTPS)")
@@ -269,6 +272,13 @@ int run(int argc, const char* const* argv) {
   app.add_option("--issuer-dir", issuerDir,
                  "with --source dir: the mesh CA's tls.crt, tls.key, ca.crt (made there when "
                  "absent; default: a CA in memory)");
+  app.add_option("--discovery-client-auth", clientAuthFlag,
+                 "require: discovery streams need a workload certificate, and a pod's Inbound "
+                 "stream that pod's own; optional: also open to proxies without one (local runs)")
+      ->capture_default_str();
+  app.add_option("--certificate-lifetime", certificateLifetime,
+                 "with --source dir: workload certificate lifetime instead of the Mesh's (e.g. "
+                 "30s, to watch renewals and rotations)");
   if (auto code = flags::parse(app, argc, argv, common)) {
     return *code;
   }
@@ -278,6 +288,24 @@ int run(int argc, const char* const* argv) {
   if (!issuerDir.empty() && sourceFlag == "kube") {
     return flags::fail(app, "--issuer-dir: only with --source dir: (kube mode uses the Secret " +
                                 std::string("weft-identity-issuer)"));
+  }
+  auto clientAuth = discovery::parseClientAuth(clientAuthFlag);
+  if (!clientAuth) {
+    return flags::fail(app, "--discovery-client-auth: " + clientAuth.error().message);
+  }
+  std::optional<std::chrono::seconds> lifetimeOverride;
+  if (!certificateLifetime.empty()) {
+    auto d = api::parseDuration(certificateLifetime);
+    if (sourceFlag == "kube") {
+      return flags::fail(app,
+                         "--certificate-lifetime: only with --source dir: (kube mode uses "
+                         "Mesh.spec.certificateLifetime)");
+    }
+    if (!d || *d < std::chrono::seconds(2)) {
+      return flags::fail(app, "--certificate-lifetime: " +
+                                  (d ? std::string("must be at least 2s") : d.error().message));
+    }
+    lifetimeOverride = std::chrono::duration_cast<std::chrono::seconds>(*d);
   }
   if (tlsCert.empty() != tlsKey.empty()) {
     return flags::fail(app, "--tls-cert and --tls-key go together");
@@ -385,6 +413,17 @@ int run(int argc, const char* const* argv) {
   options.certificate = std::move(*cert);
   options.onPush = [&pushLatency](double s) { pushLatency.get().observe(s); };
   options.onDelivery = [&controller] { controller.deliveryChanged(); };
+  options.clientAuth = *clientAuth;
+  options.trustDomain = [&reconciler] { return reconciler.mesh().trustDomain; };
+  options.podIdentity = [&reconciler](const std::string& podKey) -> std::optional<std::string> {
+    auto pod = reconciler.objects().get(source::Kind::kPod, podKey);
+    if (!pod) {
+      return std::nullopt;
+    }
+    std::string sa = json::getStringOr(*pod, "/spec/serviceAccountName", "").valueOr("");
+    return tls::workloadId(reconciler.mesh().trustDomain, podKey.substr(0, podKey.find('/')),
+                           sa.empty() ? "default" : sa);
+  };
   // Certify runs on its own threads: a TokenReview must not stall the streams.
   auto reviewer =
       kubeApi ? identity::makeKubeTokenReviewer(*kubeApi)
@@ -408,8 +447,9 @@ int run(int argc, const char* const* argv) {
       return;
     }
     ++certifyInFlight;
-    identity::CertifyPolicy policy{reconciler.mesh().trustDomain,
-                                   reconciler.mesh().certificateLifetime};
+    identity::CertifyPolicy policy{
+        reconciler.mesh().trustDomain,
+        lifetimeOverride.value_or(reconciler.mesh().certificateLifetime)};
     net::post(certifyPool, [&, policy, authorization = std::move(authorization),
                             body = std::move(body), reply = std::move(reply)]() mutable {
       auto answer =
@@ -432,6 +472,15 @@ int run(int argc, const char* const* argv) {
   auto& openStreams = registry.gauge("weft_operator_discovery_streams", "Open discovery streams");
   auto& streamsTotal =
       registry.counter("weft_operator_discovery_streams_total", "Discovery streams opened");
+  auto& refused = registry.counter("weft_operator_discovery_refused_total",
+                                   "Subscriptions refused: no_certificate, invalid_certificate "
+                                   "(401), forbidden (403), unavailable (503)",
+                                   {"reason"});
+  std::map<std::string, std::uint64_t> lastRefused;
+  for (const char* reason : discovery::kRefusalReasons) {
+    refused.with({reason});
+    lastRefused[reason] = 0;
+  }
   auto& coalesced = registry.counter("weft_operator_discovery_coalesced_total",
                                      "Versions skipped for slow readers (only the latest is sent)");
   auto& queueDepth =
@@ -471,6 +520,10 @@ int run(int argc, const char* const* argv) {
       openStreams.get().set(static_cast<std::int64_t>(st.openStreams));
       streamsTotal.get().inc(st.streamsTotal - lastStreams);
       lastStreams = st.streamsTotal;
+      for (const auto& [reason, n] : st.refused) {
+        refused.with({reason}).inc(n - lastRefused[reason]);
+        lastRefused[reason] = n;
+      }
       coalesced.get().inc(st.coalesced - lastCoalesced);
       lastCoalesced = st.coalesced;
       if (dirSource) {
@@ -529,7 +582,11 @@ int run(int argc, const char* const* argv) {
     };
   }
   certOptions.onTrustBundle = [&](std::vector<std::string> bundle) {
-    net::post(io, [&controller, bundle = std::move(bundle)]() mutable {
+    net::post(io, [&controller, srv, &logger, bundle = std::move(bundle)]() mutable {
+      if (auto r = srv->setTrustBundle(bundle); !r) {
+        logger->error("discovery client authentication keeps the previous trust bundle: {}",
+                      r.error().message);
+      }
       controller.setTrustBundle(std::move(bundle));
     });
   };
@@ -559,9 +616,17 @@ int run(int argc, const char* const* argv) {
   }
   controller.startResync(std::chrono::seconds(resyncSeconds));
 
-  net::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+  net::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> onSignal;
+  onSignal = [&](const boost::system::error_code& ec, int sig) {
     if (ec) {
+      return;
+    }
+    if (sig == SIGHUP) {
+      // After editing --issuer-dir or the issuer Secret: no wait for the next round.
+      logger->info("SIGHUP: checking the mesh issuer and trust bundle now");
+      certificates->poke();
+      signals.async_wait(onSignal);
       return;
     }
     logger->info("signal {}: shutting down", sig);
@@ -574,7 +639,8 @@ int run(int argc, const char* const* argv) {
     srv->stop();
     (*admin)->stop();
     io.stop();
-  });
+  };
+  signals.async_wait(onSignal);
   std::signal(SIGPIPE, SIG_IGN);
   io.run();
   if (leadership) {

@@ -168,7 +168,11 @@ struct Server::Impl {
         options(std::move(opts)),
         ctx(ssl::context::tls_server),
         acceptor(ioIn),
-        latency(std::size(kLatencyBounds) + 1, 0) {}
+        latency(std::size(kLatencyBounds) + 1, 0) {
+    for (const char* reason : kRefusalReasons) {
+      refused[reason] = 0;
+    }
+  }
 
   net::io_context& io;
   DocumentTable& table;
@@ -184,6 +188,8 @@ struct Server::Impl {
   std::uint64_t pushes = 0;
   std::uint64_t coalesced = 0;
   std::uint64_t rejected = 0;
+  std::map<std::string, std::uint64_t> refused;
+  TrustAnchors anchors;
   double latencySum = 0;
   std::vector<std::uint64_t> latency;
 
@@ -207,6 +213,19 @@ struct Server::Impl {
 
   DocumentPtr lookup(const Sub& sub) const {
     return sub.stream == Stream::kOutbound ? table.outbound(sub.key) : table.inbound(sub.key);
+  }
+
+  std::optional<Refusal> authorize(TlsStream& s, const StreamRequest& target,
+                                   Presented& presented) const {
+    presented = checkPeer(s.native_handle(), anchors.roots(), std::chrono::system_clock::now());
+    MeshFacts mesh;
+    mesh.anchorsLoaded = anchors.loaded();
+    mesh.trustDomain = options.trustDomain ? options.trustDomain() : "cluster.local";
+    if (presented.kind == Presented::Kind::kValid && target.stream == Stream::kInbound &&
+        options.podIdentity) {
+      mesh.podIdentity = options.podIdentity(target.key);
+    }
+    return discovery::authorize(options.clientAuth, presented, target.stream, target.key, mesh);
   }
 };
 
@@ -388,6 +407,15 @@ net::awaitable<void> session(ImplPtr self, tcp::socket socket) {
                          "streams need HTTP/1.1", self->options.writeTimeout);
     co_return;
   }
+  Presented presented;
+  if (auto refusal = self->authorize(s, *target, presented)) {
+    ++self->refused[refusal->reason];
+    self->logger->debug("subscription to {} refused ({}): {}", target->key, refusal->status,
+                        refusal->message);
+    co_await writeJson(s, req.version(), errorReply(refusal->status, refusal->message),
+                       self->options.writeTimeout);
+    co_return;
+  }
   if (self->open >= self->options.maxStreams || self->stopped) {
     ++self->rejected;
     co_await writeSimple(s, req.version(), http::status::service_unavailable, "too many streams",
@@ -406,6 +434,14 @@ net::awaitable<void> session(ImplPtr self, tcp::socket socket) {
     co_return;
   }
 
+  // The stream lasts as long as the certificate it was opened with: the
+  // proxy comes back with its renewed one.
+  auto expiry = std::chrono::steady_clock::time_point::max();
+  if (auto left = presented.notAfter - std::chrono::system_clock::now();
+      presented.kind == Presented::Kind::kValid && left < std::chrono::hours(24 * 366)) {
+    expiry = std::chrono::steady_clock::now() +
+             std::chrono::duration_cast<std::chrono::steady_clock::duration>(left);
+  }
   auto sub = std::make_shared<Sub>(self->io);
   sub->stream = target->stream;
   sub->key = target->key;
@@ -455,10 +491,14 @@ net::awaitable<void> session(ImplPtr self, tcp::socket socket) {
       break;
     }
     if (!sub->dirty) {
-      sub->timer.expires_at(std::chrono::steady_clock::time_point::max());
+      sub->timer.expires_at(expiry);
       co_await sub->timer.async_wait(net::redirect_error(net::use_awaitable, ec));
     }
     if (sub->closed || self->stopped) {
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= expiry) {
+      self->logger->debug("stream {}: the client certificate expired", sub->key);
       break;
     }
   }
@@ -517,6 +557,13 @@ Result<std::unique_ptr<Server>> Server::create(net::io_context& io, DocumentTabl
   SSL_CTX_set_min_proto_version(impl->ctx.native_handle(), TLS1_2_VERSION);
   // Streams are idle most of the time: give OpenSSL's buffers back between writes.
   SSL_CTX_set_mode(impl->ctx.native_handle(), SSL_MODE_RELEASE_BUFFERS);
+  // Ask every client for its certificate but decide after the handshake, so
+  // that a refusal is an HTTP answer saying why, and certify needs none. No
+  // resumption: each connection shows its certificate afresh.
+  impl->ctx.set_verify_mode(ssl::verify_peer, ec);
+  impl->ctx.set_verify_callback([](bool, ssl::verify_context&) { return true; }, ec);
+  SSL_CTX_set_session_cache_mode(impl->ctx.native_handle(), SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_options(impl->ctx.native_handle(), SSL_OP_NO_TICKET);
   const auto& cert = impl->options.certificate;
   impl->ctx.use_certificate_chain(net::buffer(cert.certPem), ec);
   if (ec) {
@@ -563,6 +610,10 @@ void Server::notify(Stream stream, const std::string& key) {
   }
 }
 
+Result<void> Server::setTrustBundle(const std::vector<std::string>& pems) {
+  return impl_->anchors.set(pems);
+}
+
 void Server::stop() {
   if (impl_->stopped) {
     return;
@@ -604,6 +655,7 @@ ServerStats Server::stats() const {
   s.pushes = impl_->pushes;
   s.coalesced = impl_->coalesced;
   s.rejected = impl_->rejected;
+  s.refused = impl_->refused;
   s.pushLatencySecondsSum = impl_->latencySum;
   s.pushLatencyBuckets = impl_->latency;
   return s;

@@ -4,6 +4,9 @@
 //   GET /v1/discovery/inbound?pod=NAMESPACE/NAME
 // and, on the same port, POST /v1/identity/certify (handed to
 // ServerOptions::certify; a slow or bad request never holds up the streams).
+// Every connection is asked for a client certificate: streams are opened
+// only as client_auth.h allows, and end when that certificate expires (the
+// proxy reconnects with its renewed one); certify needs none.
 // Each stream gets the current document at once, then every new version.
 // A stream whose client reads slowly is sent only the latest version when its
 // previous write completes (coalescing), so it never holds up the others.
@@ -15,10 +18,14 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
+#include "operator/src/discovery/client_auth.h"
 #include "operator/src/discovery/table.h"
 #include "operator/src/discovery/tls.h"
 
@@ -51,6 +58,13 @@ struct ServerOptions {
   std::size_t maxCertifyBody = 64 * 1024;
   // Without it, certify answers 503.
   CertifyHandler certify;
+  // Who may subscribe; the roots come from setTrustBundle().
+  ClientAuth clientAuth = ClientAuth::kRequire;
+  // Asked on the io thread about a subscriber with a valid certificate: the
+  // mesh's trust domain, and the SPIFFE ID of pod "namespace/name" (nullopt
+  // when the pod is unknown). Unset: "cluster.local", and no pod is known.
+  std::function<std::string()> trustDomain;
+  std::function<std::optional<std::string>(const std::string& podKey)> podIdentity;
   // Called with the seconds from publish to written, for each update pushed.
   std::function<void(double)> onPush;
   // Called after a stream was sent a document, opened or closed: what
@@ -64,6 +78,7 @@ struct ServerStats {
   std::uint64_t pushes = 0;                       // documents written to streams
   std::uint64_t coalesced = 0;                    // versions skipped for a slow reader
   std::uint64_t rejected = 0;                     // bad requests, TLS failures, over the limit
+  std::map<std::string, std::uint64_t> refused;   // subscribers refused, by Refusal::reason
   double pushLatencySecondsSum = 0;               // publish -> written, per push
   std::vector<std::uint64_t> pushLatencyBuckets;  // counts per bound of kLatencyBounds, +Inf last
 };
@@ -81,6 +96,9 @@ class Server {
   std::uint16_t port() const;
   // Tells the streams subscribed to `key` that its document may have changed.
   void notify(Stream stream, const std::string& key);
+  // The mesh roots subscribers' certificates must chain to (PEM). Refuses a
+  // bundle that does not parse, keeping the previous one.
+  Result<void> setTrustBundle(const std::vector<std::string>& pems);
   // Stops accepting and closes every stream.
   void stop();
   ServerStats stats() const;

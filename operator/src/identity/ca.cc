@@ -81,8 +81,17 @@ Result<CaFiles> renewIssuer(const CaFiles& files, SystemTime now) {
   if (!roots) {
     return roots.error().context("ca.crt");
   }
+  auto current = files.certPem.empty() ? Result<tls::Cert>(makeError(ErrorCode::kNotFound, ""))
+                                       : tls::parseCert(files.certPem);
   for (const auto& root : *roots) {
     if (tls::keyMatches(root, *rootKey)) {
+      // After a trust-anchor rotation root.key may still be the old root's:
+      // renewing under it would undo the rotation.
+      if (current && !tls::signedBy(*current, root)) {
+        return makeError(ErrorCode::kInvalidArgument,
+                         "the issuer is not signed by the root of root.key: renewing it is its "
+                         "owner's job");
+      }
       auto issuer = issueIssuer(root, *rootKey, now);
       if (!issuer) {
         return issuer.error();
@@ -94,6 +103,24 @@ Result<CaFiles> renewIssuer(const CaFiles& files, SystemTime now) {
     }
   }
   return makeError(ErrorCode::kInvalidArgument, "root.key fits no certificate of ca.crt");
+}
+
+bool ownsIssuer(const CaFiles& files) {
+  if (files.rootKeyPem.empty()) {
+    return false;
+  }
+  auto rootKey = tls::parsePrivateKey(files.rootKeyPem);
+  auto roots = tls::parseCerts(files.caPem);
+  auto issuer = tls::parseCert(files.certPem);
+  if (!rootKey || !roots || !issuer) {
+    return false;
+  }
+  for (const auto& root : *roots) {
+    if (tls::keyMatches(root, *rootKey) && tls::signedBy(*issuer, root)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 Result<std::vector<std::string>> validRoots(const std::string& bundlePem, SystemTime now) {

@@ -40,8 +40,14 @@ using IssuerPtr = std::shared_ptr<const Issuer>;
 
 // A self-signed root and an issuer signed by it, with the root's key kept.
 Result<CaFiles> createCa(SystemTime now);
-// A new issuer key and certificate under the same root (needs rootKeyPem).
+// A new issuer key and certificate under the same root (needs rootKeyPem,
+// and refuses when the current issuer was signed by another root).
 Result<CaFiles> renewIssuer(const CaFiles& files, SystemTime now);
+// Whether the operator renews the issuer: root.key is there and its root
+// signed tls.crt. A user-provided issuer (no root.key, or one signed by a
+// root whose key the operator lacks, as after a trust-anchor rotation) is
+// renewed by its owner.
+bool ownsIssuer(const CaFiles& files);
 // Checks that the key fits the issuer, the issuer is a CA and chains to a
 // root of ca.crt at `now`; keeps only the roots still valid in the bundle.
 Result<IssuerPtr> loadIssuer(const CaFiles& files, SystemTime now);

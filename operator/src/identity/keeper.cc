@@ -110,7 +110,13 @@ Result<IssuerPtr> syncKubeIssuer(kube::KubeApi& api, const std::string& ns, bool
   } else {
     files = filesOf((*stored)->data);
     auto cert = tls::parseCert(files.certPem);
-    if (leader && cert && !files.rootKeyPem.empty() && dueForRenewal(*cert, now)) {
+    if (leader && cert && dueForRenewal(*cert, now) && !ownsIssuer(files)) {
+      logger->warn(
+          "the issuer in Secret {}/{} is past 2/3 of its life and is its owner's to "
+          "renew (no root.key for the root that signed it)",
+          ns, kIssuerSecret);
+    }
+    if (leader && cert && ownsIssuer(files) && dueForRenewal(*cert, now)) {
       auto renewed = renewIssuer(files, now);
       if (!renewed) {
         return renewed.error();
@@ -167,7 +173,7 @@ Result<IssuerPtr> syncDirIssuer(const std::string& dir, SystemTime now) {
     files = std::move(*made);
     write = true;
   } else if (auto cert = tls::parseCert(files.certPem);
-             cert && !files.rootKeyPem.empty() && dueForRenewal(*cert, now)) {
+             cert && ownsIssuer(files) && dueForRenewal(*cert, now)) {
     auto renewed = renewIssuer(files, now);
     if (!renewed) {
       return renewed.error();

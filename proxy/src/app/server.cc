@@ -1,6 +1,7 @@
 // Wiring of the data plane: workers, listeners, admin, reload and drain.
 #include "proxy/src/app/server.h"
 
+#include <atomic>
 #include <csignal>
 #include <memory>
 #include <vector>
@@ -97,6 +98,8 @@ Result<int> runServer(const ServerOptions& options) {
     }
   };
   std::unique_ptr<identity::IdentityClient> identityClient;
+  std::unique_ptr<discovery::Client> discoveryClient;
+  std::atomic<bool> discoveryStarted{false};
   // The trust bundle also arrives with the Inbound document (anchor rotation).
   auto followBundle = [&](const config::Snapshot& snapshot) {
     if (identityClient && snapshot.inbound() != nullptr &&
@@ -123,6 +126,16 @@ Result<int> runServer(const ServerOptions& options) {
           for (auto& w : workers) {
             asio::post(w.worker->io(), [ctx = w.ctx.get(), creds] { ctx->credentials = creds; });
           }
+          // Discovery waits for the first certificate: the control plane
+          // refuses subscribers without one. Later connections present the
+          // newest (see presentCertificate).
+          if (creds && !discoveryStarted.exchange(true)) {
+            asio::post(mainIo, [&] {
+              if (discoveryClient) {
+                discoveryClient->start();
+              }
+            });
+          }
         });
     if (!c) {
       return c.error();
@@ -144,7 +157,6 @@ Result<int> runServer(const ServerOptions& options) {
     initial = watcher->current();
   }
 
-  std::unique_ptr<discovery::Client> discoveryClient;
   if (options.discovery) {
     auto discoveryOptions = *options.discovery;
     if (identityClient) {
@@ -161,6 +173,11 @@ Result<int> runServer(const ServerOptions& options) {
     }
     discoveryClient = std::move(c).value();
     initial = discoveryClient->current();
+    if (!identityClient) {
+      logger->info(
+          "no workload identity (no --identity-token-file): the control plane must run with "
+          "--discovery-client-auth optional, or it refuses these streams");
+    }
   }
 
   // Bind every listener before serving anything; the first worker's port is
@@ -256,6 +273,7 @@ Result<int> runServer(const ServerOptions& options) {
       std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
       id["identity"] = c->identity();
       id["notAfter"] = buf;
+      id["chainSha256"] = c->chainFingerprints();
       id["trustBundleSha256"] = c->bundleFingerprints();
     } else {
       id["identity"] = nullptr;
@@ -286,7 +304,7 @@ Result<int> runServer(const ServerOptions& options) {
   if (watcher) {
     watcher->start(std::chrono::milliseconds(500));
   }
-  if (discoveryClient) {
+  if (discoveryClient && !identityClient) {
     discoveryClient->start();
   }
   if (identityClient) {

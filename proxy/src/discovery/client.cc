@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "common/asio.h"
+#include "common/json/json.h"
 #include "common/log/log.h"
 #include "common/strings.h"
 #include "proxy/src/discovery/backoff.h"
@@ -66,6 +67,39 @@ class CancelScope {
  private:
   Subscription& sub_;
 };
+
+// The first kMaxErrorBody bytes of an error answer: its JSON "error", or the
+// text itself on one line. Empty when nothing readable arrives.
+constexpr std::size_t kMaxErrorBody = 1024;
+
+asio::awaitable<std::string> readErrorBody(ControlPlaneStream& stream, beast::flat_buffer& buffer,
+                                           http::response_parser<http::buffer_body>& parser) {
+  std::string body;
+  char chunk[512];
+  boost::system::error_code ec;
+  while (!parser.is_done() && body.size() < kMaxErrorBody) {
+    parser.get().body().data = chunk;
+    parser.get().body().size = sizeof chunk;
+    co_await http::async_read_some(stream, buffer, parser,
+                                   asio::redirect_error(asio::use_awaitable, ec));
+    body.append(chunk, sizeof chunk - parser.get().body().size);
+    if (ec && ec != http::error::need_buffer) {
+      break;
+    }
+  }
+  body.resize(std::min(body.size(), kMaxErrorBody));
+  if (auto doc = json::parse(body)) {
+    if (auto why = json::getStringOr(*doc, "/error", ""); why && !why->empty()) {
+      body = *why;
+    }
+  }
+  for (char& c : body) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      c = ' ';  // one log line, no terminal escapes from the network
+    }
+  }
+  co_return std::string(trimSpace(body));
+}
 
 }  // namespace
 
@@ -226,8 +260,12 @@ struct Client::Impl {
       co_return fail("reading the response to " + target);
     }
     if (parser.get().result() != http::status::ok) {
-      co_return makeError(ErrorCode::kUnavailable,
-                          target + ": HTTP " + std::to_string(parser.get().result_int()));
+      // The refusal says why (e.g. 401: no workload certificate); still
+      // within connectTimeout.
+      std::string why = co_await readErrorBody(stream, buffer, parser);
+      co_return makeError(ErrorCode::kUnavailable, target + ": HTTP " +
+                                                       std::to_string(parser.get().result_int()) +
+                                                       (why.empty() ? "" : ": " + why));
     }
     lowest.expires_never();  // documents come when the configuration changes, maybe never
     connects.fetch_add(1, std::memory_order_relaxed);

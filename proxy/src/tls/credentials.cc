@@ -128,6 +128,7 @@ Result<void> Credentials::build(const weft::tls::PKey& key, std::span<const weft
   key_ = weft::tls::PKey(key.get());
   for (const auto& c : chain) {
     chain_.push_back(upRef(c));
+    chainFingerprints_.push_back(weft::tls::fingerprint(c));
   }
   return {};
 }

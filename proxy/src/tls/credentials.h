@@ -48,6 +48,8 @@ class Credentials {
   const std::string& identity() const { return identity_; }
   weft::tls::SystemTime notAfter() const { return notAfter_; }
   const std::vector<std::string>& bundleFingerprints() const { return bundleFingerprints_; }
+  // SHA-256 of the leaf, then of each issuer: which chain is in use (rotations).
+  const std::vector<std::string>& chainFingerprints() const { return chainFingerprints_; }
 
  private:
   Credentials();
@@ -59,6 +61,7 @@ class Credentials {
   std::string identity_;
   weft::tls::SystemTime notAfter_;
   std::vector<std::string> bundleFingerprints_;
+  std::vector<std::string> chainFingerprints_;
   // Kept to rebuild with a new bundle; in memory only.
   weft::tls::PKey key_;
   std::vector<weft::tls::Cert> chain_;

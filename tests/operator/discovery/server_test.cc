@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "operator/src/discovery/table.h"
+#include "tests/fakes/fake_control_plane.h"
 #include "tests/operator/stream_client.h"
 #include "tests/support/process.h"
 
@@ -46,6 +47,8 @@ class ServerTest : public ::testing::Test {
     options.listen = "127.0.0.1:0";
     options.certificate = *cert;
     options.writeTimeout = std::chrono::milliseconds(3000);
+    // These tests are about streaming; who may subscribe is ClientAuthServerTest's.
+    options.clientAuth = ClientAuth::kOptional;
     if (configure_) {
       configure_(options);
     }
@@ -77,9 +80,10 @@ class ServerTest : public ::testing::Test {
   void publish(const std::string& authority, Json doc, std::vector<std::string> aliases = {}) {
     onServer([&] { table_.publishOutbound(authority, aliases, "a", std::move(doc)); });
   }
-  std::unique_ptr<StreamClient> open(const std::string& target) {
+  std::unique_ptr<StreamClient> open(const std::string& target,
+                                     const op::testing::ClientCertificate& cert = {}) {
     std::string error;
-    auto c = StreamClient::open(server_->port(), target, caPem_, &error);
+    auto c = StreamClient::open(server_->port(), target, caPem_, &error, kWait, cert);
     EXPECT_TRUE(c) << error;
     return c;
   }
@@ -396,6 +400,129 @@ TEST_F(CertifyRouteTest, APartialBodyTimesOutWithoutStallingStreams) {
   EXPECT_TRUE(ec) << "expected the connection closed";
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
   onServer([&] { EXPECT_TRUE(seen_.empty()); });
+}
+
+// Client authentication with real certificates: the mesh CA's leaves, a
+// foreign CA's, an expiring one; JSON refusals and their counts.
+class ClientAuthServerTest : public ServerTest {
+ protected:
+  ClientAuthServerTest() {
+    auto mesh = weft::testing::MeshCa::create("mesh");
+    auto foreign = weft::testing::MeshCa::create("foreign");
+    EXPECT_TRUE(mesh.ok() && foreign.ok());
+    mesh_ = std::make_unique<weft::testing::MeshCa>(std::move(*mesh));
+    foreign_ = std::make_unique<weft::testing::MeshCa>(std::move(*foreign));
+    configure_ = [](ServerOptions& o) {
+      o.clientAuth = ClientAuth::kRequire;
+      o.trustDomain = [] { return std::string("cluster.local"); };
+      o.podIdentity = [](const std::string& pod) -> std::optional<std::string> {
+        if (pod == "demo/web-0") {
+          return std::string(kWeb);
+        }
+        if (pod == "demo/db-0") {
+          return std::string("spiffe://cluster.local/ns/demo/sa/db");
+        }
+        return std::nullopt;
+      };
+      o.certify = [](std::string, std::string, std::function<void(CertifyReply)> reply) {
+        reply({200, R"({"certified":true})", 0});
+      };
+    };
+  }
+  void SetUp() override {
+    ServerTest::SetUp();
+    onServer([&] { ASSERT_TRUE(server_->setTrustBundle({mesh_->rootPem}).ok()); });
+  }
+  op::testing::ClientCertificate leaf(
+      const weft::testing::MeshCa& ca, const std::string& id,
+      std::chrono::system_clock::duration life = std::chrono::hours(1)) {
+    auto now = std::chrono::system_clock::now();
+    auto issued = ca.issue(id, now - std::chrono::minutes(5), now + life);
+    EXPECT_TRUE(issued.ok());
+    return {issued->first + ca.issuerPem, issued->second};
+  }
+  // The refusal's status and its JSON error.
+  std::pair<int, std::string> refusal(const std::string& target,
+                                      const op::testing::ClientCertificate& cert = {}) {
+    auto c = open(target, cert);
+    if (!c) {
+      return {0, ""};
+    }
+    int status = c->status();
+    auto body = json::parse(c->readAll(kWait));
+    return {status, body.ok() ? (*body).value("error", "") : "not JSON"};
+  }
+  std::uint64_t refused(const std::string& reason) { return stats().refused[reason]; }
+
+  static constexpr const char* kWeb = "spiffe://cluster.local/ns/demo/sa/web";
+  std::unique_ptr<weft::testing::MeshCa> mesh_;
+  std::unique_ptr<weft::testing::MeshCa> foreign_;
+};
+
+TEST_F(ClientAuthServerTest, AWorkloadCertificateOpensOutboundAndItsOwnInbound) {
+  publish("a.demo:80", outboundDoc("a.demo:80", 1));
+  auto web = leaf(*mesh_, kWeb);
+  auto out = open("/v1/discovery/outbound?authority=a.demo:80", web);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->status(), 200);
+  EXPECT_EQ(next(*out)["backends"]["a.demo:80"]["endpoints"].size(), 1u);
+  auto in = open("/v1/discovery/inbound?pod=demo/web-0", web);
+  ASSERT_TRUE(in);
+  EXPECT_EQ(in->status(), 200);
+  EXPECT_EQ(next(*in)["pod"], "demo/web-0");
+  EXPECT_EQ(stats().openStreams, 2u);
+}
+
+TEST_F(ClientAuthServerTest, RefusalsSayWhyAndAreCounted) {
+  auto [anonymous, why] = refusal("/v1/discovery/outbound?authority=a.demo:80");
+  EXPECT_EQ(anonymous, 401);
+  EXPECT_NE(why.find("workload certificate is required"), std::string::npos) << why;
+  EXPECT_EQ(refused("no_certificate"), 1u);
+
+  auto [foreign, whyForeign] =
+      refusal("/v1/discovery/outbound?authority=a.demo:80", leaf(*foreign_, kWeb));
+  EXPECT_EQ(foreign, 401);
+  EXPECT_NE(whyForeign.find("mesh trust bundle"), std::string::npos) << whyForeign;
+  EXPECT_EQ(refused("invalid_certificate"), 1u);
+
+  auto [someoneElses, whyElse] = refusal("/v1/discovery/inbound?pod=demo/db-0", leaf(*mesh_, kWeb));
+  EXPECT_EQ(someoneElses, 403);
+  EXPECT_NE(whyElse.find("only the pod's own proxy"), std::string::npos) << whyElse;
+  auto [unknown, whyUnknown] = refusal("/v1/discovery/inbound?pod=demo/ghost", leaf(*mesh_, kWeb));
+  EXPECT_EQ(unknown, 403);
+  EXPECT_EQ(refused("forbidden"), 2u);
+  EXPECT_EQ(stats().streamsTotal, 0u);
+}
+
+TEST_F(ClientAuthServerTest, CertifyStaysOpenToAnyTlsClient) {
+  auto r = weft::testing::runProcess(
+      {"/usr/bin/curl", "-sk", "-i", "--max-time", "10", "--data-binary", "{}",
+       "https://127.0.0.1:" + std::to_string(server_->port()) + "/v1/identity/certify"});
+  EXPECT_NE(r.out.find("HTTP/1.1 200"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(R"({"certified":true})"), std::string::npos) << r.out;
+}
+
+TEST_F(ClientAuthServerTest, BeforeTheBundleIsLoadedSubscribersComeBackLater) {
+  onServer([&] { ASSERT_TRUE(server_->setTrustBundle({}).ok()); });
+  auto [status, why] = refusal("/v1/discovery/outbound?authority=a.demo:80", leaf(*mesh_, kWeb));
+  EXPECT_EQ(status, 503);
+  EXPECT_NE(why.find("not loaded yet"), std::string::npos) << why;
+  EXPECT_EQ(refused("unavailable"), 1u);
+}
+
+TEST_F(ClientAuthServerTest, TheStreamEndsWhenItsCertificateExpires) {
+  publish("a.demo:80", outboundDoc("a.demo:80", 1));
+  auto shortLived = leaf(*mesh_, kWeb, std::chrono::milliseconds(1500));
+  auto c = open("/v1/discovery/outbound?authority=a.demo:80", shortLived);
+  ASSERT_TRUE(c);
+  ASSERT_EQ(c->status(), 200);
+  next(*c);
+  auto start = std::chrono::steady_clock::now();
+  // Nothing more arrives: the server closes the stream at notAfter (whole seconds in X.509).
+  EXPECT_FALSE(c->nextLine(std::chrono::seconds(4)).has_value());
+  EXPECT_TRUE(c->closed());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(3500));
+  EXPECT_EQ(stats().openStreams, 0u);
 }
 
 }  // namespace

@@ -95,6 +95,65 @@ TEST(Ca, TrustBundleKeepsOnlyValidRoots) {
   EXPECT_FALSE(validRoots(expired->caPem, kNow).ok());
 }
 
+// A trust-anchor rotation as docs/operator.md tells it: the new root beside
+// the old in ca.crt, then the issuer switched to one under the new root,
+// then the old root dropped. Leaves of either issuer verify while both roots
+// are trusted; root.key (the old root's) never pulls the issuer back.
+TEST(Ca, TrustAnchorRotation) {
+  auto old = createCa(kNow);
+  auto next = createCa(kNow);
+  ASSERT_TRUE(old.ok() && next.ok());
+  auto leafOf = [](const Issuer& issuer) {
+    auto key = tls::generateKey();
+    tls::CertSpec spec;
+    spec.spiffeId = "spiffe://cluster.local/ns/demo/sa/web";
+    spec.notBefore = kNow - 1h;
+    spec.notAfter = kNow + 24h;
+    return tls::sign(spec, *key, issuer.cert, issuer.key).value();
+  };
+  auto verifies = [](const tls::Cert& leaf, const Issuer& issuer,
+                     const std::vector<std::string>& bundle) {
+    std::vector<tls::Cert> roots;
+    for (const auto& pem : bundle) {
+      roots.push_back(tls::parseCert(pem).value());
+    }
+    auto mid = tls::parseCerts(issuer.certPem).value();
+    return tls::verifyChain(leaf, mid, roots, kNow).ok();
+  };
+
+  CaFiles both = *old;
+  both.caPem = old->caPem + next->caPem;
+  auto before = loadIssuer(both, kNow);
+  ASSERT_TRUE(before.ok()) << before.error().describe();
+  EXPECT_EQ((*before)->trustBundle.size(), 2u);
+  EXPECT_TRUE(ownsIssuer(both));
+  auto oldLeaf = leafOf(**before);
+
+  CaFiles switched = both;
+  switched.certPem = next->certPem;
+  switched.keyPem = next->keyPem;
+  auto after = loadIssuer(switched, kNow);
+  ASSERT_TRUE(after.ok()) << after.error().describe();
+  ASSERT_EQ((*after)->trustBundle.size(), 2u);
+  auto newLeaf = leafOf(**after);
+  EXPECT_TRUE(verifies(oldLeaf, **before, (*after)->trustBundle));
+  EXPECT_TRUE(verifies(newLeaf, **after, (*after)->trustBundle));
+  EXPECT_FALSE(ownsIssuer(switched)) << "root.key is the old root's";
+  auto renewed = renewIssuer(switched, kNow + 24h * 250);
+  ASSERT_FALSE(renewed.ok()) << "renewing under the old root would undo the rotation";
+  EXPECT_NE(renewed.error().message.find("owner"), std::string::npos);
+  switched.rootKeyPem = next->rootKeyPem;
+  EXPECT_TRUE(ownsIssuer(switched)) << "with the new root's key the operator renews again";
+
+  CaFiles dropped = switched;
+  dropped.caPem = next->caPem;
+  auto last = loadIssuer(dropped, kNow);
+  ASSERT_TRUE(last.ok());
+  ASSERT_EQ((*last)->trustBundle.size(), 1u);
+  EXPECT_TRUE(verifies(newLeaf, **last, (*last)->trustBundle));
+  EXPECT_FALSE(verifies(oldLeaf, **before, (*last)->trustBundle));
+}
+
 TEST(Ca, ServingCertificateForTheInjector) {
   auto ca = createSelfSignedCa("weft-injector-ca", kNow);
   ASSERT_TRUE(ca.ok());

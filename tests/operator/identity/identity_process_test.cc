@@ -107,9 +107,12 @@ class IdentityProcessTest : public ::testing::Test {
     }
     return Answer{std::stoi(r.out.substr(nl + 1)), r.out.substr(0, nl)};
   }
-  static std::string csrBody(const std::string& id) {
+  static std::string csrBody(const std::string& id, std::string* keyPem = nullptr) {
     auto key = tls::generateKey();
     auto csr = tls::makeCsr(*key, id);
+    if (keyPem != nullptr) {
+      *keyPem = tls::privateKeyPem(*key).value();
+    }
     return json::dump(Json{{"csr", *csr}});
   }
   // The chain of a 200 answer verifies against `bundlePem` and names `id`.
@@ -231,7 +234,9 @@ TEST_F(IdentityProcessTest, DirModeTokensFileAndInboundTrustBundle) {
   ASSERT_TRUE(
       writeFileAtomic((mesh / "pods.yaml").string(),
                       "apiVersion: v1\nkind: Pod\nmetadata: {name: web-1, namespace: demo}\n"
-                      "spec: {serviceAccountName: web}\nstatus: {podIP: 127.0.3.1}\n")
+                      "spec: {serviceAccountName: web}\nstatus: {podIP: 127.0.3.1}\n---\n"
+                      "apiVersion: v1\nkind: Pod\nmetadata: {name: db-0, namespace: demo}\n"
+                      "spec: {serviceAccountName: db}\nstatus: {podIP: 127.0.3.2}\n")
           .ok());
   startOperator({"--source", "dir:" + mesh.string(), "--issuer-dir", (dir_ / "ca").string()});
 
@@ -243,18 +248,50 @@ TEST_F(IdentityProcessTest, DirModeTokensFileAndInboundTrustBundle) {
   })) << log();
   const std::string id = "spiffe://cluster.local/ns/demo/sa/web";
   Answer good;
+  std::string keyPem;
   ASSERT_TRUE(eventually([&] {
-    good = certify("web-token", csrBody(id));
+    good = certify("web-token", csrBody(id, &keyPem));
     return good.status != 503;
   })) << good.body
       << log();
   expectVerifies(good, bundle, id);
   EXPECT_EQ(certify("someone-else", csrBody(id)).status, 401);
+  auto answer = json::parse(good.body).value();
+  op::testing::ClientCertificate web{answer["certificateChain"][0].get<std::string>() +
+                                         answer["certificateChain"][1].get<std::string>(),
+                                     keyPem};
+
+  // Discovery by default: a workload certificate, and only the own pod's Inbound.
+  auto refusal = [&](const std::string& target, const op::testing::ClientCertificate& cert) {
+    std::string error;
+    auto c = op::testing::StreamClient::open(discoveryPort_, target, "", &error,
+                                             std::chrono::seconds(5), cert);
+    EXPECT_TRUE(c) << error;
+    return c ? std::pair{c->status(), c->readAll(std::chrono::seconds(2))}
+             : std::pair{0, std::string()};
+  };
+  auto anonymous = refusal("/v1/discovery/inbound?pod=demo/web-1", {});
+  EXPECT_EQ(anonymous.first, 401);
+  EXPECT_NE(anonymous.second.find("\"error\""), std::string::npos) << anonymous.second;
+  auto someoneElses = refusal("/v1/discovery/inbound?pod=demo/db-0", web);
+  EXPECT_EQ(someoneElses.first, 403);
+  EXPECT_NE(someoneElses.second.find("sa/db"), std::string::npos) << someoneElses.second;
+  auto foreign = weft::testing::makeTestPki("spiffe-less");
+  ASSERT_TRUE(foreign.ok());
+  auto stranger = refusal("/v1/discovery/outbound?authority=web.demo:80",
+                          {foreign->clientCertPem + foreign->caCertPem, foreign->clientKeyPem});
+  EXPECT_EQ(stranger.first, 401);
+  EXPECT_NE(stranger.second.find("trust bundle"), std::string::npos) << stranger.second;
+  EXPECT_EQ(metric("weft_operator_discovery_refused_total{reason=\"no_certificate\"}"), 1);
+  EXPECT_EQ(metric("weft_operator_discovery_refused_total{reason=\"forbidden\"}"), 1);
+  EXPECT_EQ(metric("weft_operator_discovery_refused_total{reason=\"invalid_certificate\"}"), 1);
 
   std::string error;
-  auto stream = op::testing::StreamClient::open(discoveryPort_,
-                                                "/v1/discovery/inbound?pod=demo/web-1", "", &error);
+  auto stream =
+      op::testing::StreamClient::open(discoveryPort_, "/v1/discovery/inbound?pod=demo/web-1", "",
+                                      &error, std::chrono::seconds(5), web);
   ASSERT_TRUE(stream) << error;
+  ASSERT_EQ(stream->status(), 200);
   Json doc;
   ASSERT_TRUE(eventually([&] {
     auto line = stream->nextLine(std::chrono::milliseconds(200));

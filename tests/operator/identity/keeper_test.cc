@@ -139,6 +139,46 @@ TEST_F(KeeperTest, LeaderRenewsItsOwnIssuerKeepingTheRoot) {
   EXPECT_EQ((*cm)["data"]["issuer.crt"], (*renewed)->certPem) << "the renewed issuer is published";
 }
 
+// The rotation steps of docs/operator.md on the Secret: both roots
+// published while the issuer moves to the new one; the operator keeps the
+// user's issuer although root.key is still the old root's; then the old root
+// leaves the ConfigMap.
+TEST_F(KeeperTest, TrustAnchorRotationInTheSecret) {
+  auto first = syncKubeIssuer(*api_, "weft", true, now_);
+  ASSERT_TRUE(first.ok());
+  std::string oldRoot = secretField(kIssuerSecret, "ca.crt");
+  auto next = createCa(now_);
+  ASSERT_TRUE(next.ok());
+  auto patch = [&](const std::map<std::string, std::string>& fields) {
+    auto secret = api_->get(res::secrets(), "weft", kIssuerSecret).value();
+    for (const auto& [k, v] : fields) {
+      secret["data"][k] = base64Encode(v);
+    }
+    ASSERT_TRUE(api_->update(res::secrets(), secret).ok());
+  };
+  auto bundle = [&] {
+    auto cm = api_->get(res::configMaps(), "weft", kTrustBundleConfigMap);
+    return cm.ok() ? (*cm)["data"]["ca-bundle.crt"].get<std::string>() : std::string();
+  };
+
+  patch({{"ca.crt", oldRoot + next->caPem}});
+  ASSERT_TRUE(syncKubeIssuer(*api_, "weft", true, now_).ok());
+  EXPECT_EQ(bundle(), oldRoot + next->caPem);
+
+  patch({{"tls.crt", next->certPem}, {"tls.key", next->keyPem}});
+  auto switched = syncKubeIssuer(*api_, "weft", true, now_ + 24h * 250);  // "due"
+  ASSERT_TRUE(switched.ok()) << switched.error().describe();
+  EXPECT_EQ((*switched)->certPem, next->certPem);
+  EXPECT_EQ(secretField(kIssuerSecret, "tls.crt"), next->certPem) << "never re-issued";
+  EXPECT_EQ((*switched)->trustBundle.size(), 2u);
+
+  patch({{"ca.crt", next->caPem}});
+  auto last = syncKubeIssuer(*api_, "weft", true, now_);
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(bundle(), next->caPem);
+  EXPECT_EQ((*last)->trustBundle, std::vector<std::string>{next->caPem});
+}
+
 TEST_F(KeeperTest, InjectorSecretAndWebhookCaBundle) {
   Json hook = {
       {"apiVersion", "admissionregistration.k8s.io/v1"},
@@ -219,6 +259,34 @@ TEST(DirIssuer, MadeWhenAbsentThenReadBack) {
   EXPECT_EQ((*again)->certPem, (*first)->certPem);
   ASSERT_TRUE(writeFileAtomic((dir / "ca" / "tls.key").string(), "garbage").ok());
   EXPECT_FALSE(syncDirIssuer((dir / "ca").string(), now).ok());
+  fs::remove_all(dir);
+}
+
+// A user rotates the anchor in --issuer-dir and leaves the old root.key
+// behind: the operator serves the new issuer and, once it is due, leaves its
+// renewal to the user instead of re-issuing it under the old root.
+TEST(DirIssuer, AUserRotationIsNeverUndone) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("weft-issuer-rot-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  auto now = std::chrono::system_clock::now();
+  auto first = syncDirIssuer(dir.string(), now);
+  ASSERT_TRUE(first.ok()) << first.error().describe();
+  auto next = createCa(now);
+  ASSERT_TRUE(next.ok());
+  auto oldRoot = readFile((dir / "ca.crt").string());
+  ASSERT_TRUE(oldRoot.ok());
+  ASSERT_TRUE(writeFileAtomic((dir / "ca.crt").string(), *oldRoot + next->caPem).ok());
+  ASSERT_TRUE(writeFileAtomic((dir / "tls.key").string(), next->keyPem).ok());
+  ASSERT_TRUE(writeFileAtomic((dir / "tls.crt").string(), next->certPem).ok());
+  auto switched = syncDirIssuer(dir.string(), now);
+  ASSERT_TRUE(switched.ok()) << switched.error().describe();
+  EXPECT_EQ((*switched)->certPem, next->certPem);
+  EXPECT_EQ((*switched)->trustBundle.size(), 2u);
+  auto due = syncDirIssuer(dir.string(), now + 24h * 250);
+  ASSERT_TRUE(due.ok()) << due.error().describe();
+  EXPECT_EQ((*due)->certPem, next->certPem);
+  EXPECT_EQ(*readFile((dir / "tls.crt").string()), next->certPem);
   fs::remove_all(dir);
 }
 
