@@ -299,5 +299,39 @@ TEST_F(ControlPlaneTrustTest, RenewalAndIssuerChangeKeepTheStreamUp) {
   EXPECT_TRUE(proxyReady());
 }
 
+// --control-plane needs roots to verify the control plane with, and says
+// which ones it takes.
+TEST(ControlPlaneTrustFlagsTest, RootsAreRequiredAndChecked) {
+  TempDir dir;
+  dir.write("junk.pem", "not a certificate\n");
+  auto proxy = [](std::vector<std::string> args) {
+    args.insert(args.begin(), {WEFT_PROXY_BIN, "--control-plane", "weft-control.weft.svc:8443"});
+    return runProcess(args);
+  };
+  ::unsetenv("WEFT_TRUST_ANCHORS");
+  auto r = proxy({});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("--control-plane needs the roots of the control plane's certificate: env "
+                       "WEFT_TRUST_ANCHORS"),
+            std::string::npos)
+      << r.err;
+  r = proxy({"--trust-anchors", dir.file("junk.pem")});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("--trust-anchors " + dir.file("junk.pem") + ": no PEM certificate"),
+            std::string::npos)
+      << r.err;
+  r = proxy({"--trust-anchors", dir.file("junk.pem"), "--control-plane-ca", dir.file("junk.pem")});
+  EXPECT_EQ(r.exitCode, 2) << "a usage error";
+  EXPECT_NE(r.err.find("excludes"), std::string::npos) << r.err;
+  ::setenv("WEFT_TRUST_ANCHORS", "not a certificate", 1);
+  r = proxy({});
+  ::unsetenv("WEFT_TRUST_ANCHORS");
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("WEFT_TRUST_ANCHORS: no PEM certificate"), std::string::npos) << r.err;
+  r = runProcess({WEFT_PROXY_BIN, "--trust-anchors", dir.file("junk.pem")});
+  EXPECT_EQ(r.exitCode, 2) << "a usage error";
+  EXPECT_NE(r.err.find("--control-plane"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace weft::testing

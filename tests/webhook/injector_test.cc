@@ -472,6 +472,12 @@ TEST(InjectorFlagsTest, RefusesMissingCertificateAndBadVersion) {
       {WEFT_INJECTOR_BIN, "--tls-cert", "a", "--tls-key", "b", "--kube-version-wait", "soon"});
   EXPECT_EQ(r.exitCode, 1);
   EXPECT_THAT(r.err, HasSubstr("--kube-version-wait"));
+  for (const char* bad : {"0s", "often"}) {
+    r = testing::runProcess(
+        {WEFT_INJECTOR_BIN, "--tls-cert", "a", "--tls-key", "b", "--trust-bundle-refresh", bad});
+    EXPECT_EQ(r.exitCode, 1) << bad;
+    EXPECT_THAT(r.err, HasSubstr("--trust-bundle-refresh")) << bad;
+  }
 }
 
 }  // namespace
