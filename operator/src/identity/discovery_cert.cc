@@ -25,7 +25,8 @@ bool dnsName(const std::string& s) {
       }
     }
     if (dot == std::string::npos) {
-      break;
+      // An all-digit last label is an IP address, which a DNS name never matches.
+      return s.find_first_not_of("0123456789", start) != std::string::npos;
     }
     start = dot + 1;
   }
