@@ -362,7 +362,10 @@ TEST_F(InjectorKubeTest, NotReadyAndRefusingPodsToMeshUntilTheBundleExists) {
   EXPECT_THAT(refused.body, HasSubstr("trust bundle"));
   r["request"]["object"]["metadata"]["annotations"]["weft.io/inject"] = "disabled";
   EXPECT_EQ(client.request("POST", "/mutate", r.dump()).status, 200) << "pods not meshed pass";
-  EXPECT_THAT(log(), HasSubstr("not found (the operator creates it)"));
+  EXPECT_TRUE(waitFor(
+      [&] { return log().find("not found (the operator creates it)") != std::string::npos; },
+      std::chrono::seconds(5)))
+      << log();
 
   ASSERT_TRUE(api_->create(kube::resources::configMaps(), "weft-system",
                            Json{{"metadata", {{"name", "weft-trust-bundle"}}},
