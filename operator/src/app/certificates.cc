@@ -55,10 +55,16 @@ void Certificates::run() {
     bool ok = syncOnce();
     std::chrono::milliseconds wait = ok ? options_.interval : kRetry;
     if (discoveryRenewal_) {
-      // A short-lived discovery certificate is renewed on time, not a round late.
+      // A short-lived discovery certificate is renewed on time, not a round
+      // late. Due already: the round just missed it (renew at once), or it
+      // failed (wait like any failure, never spin).
       auto until = std::chrono::duration_cast<std::chrono::milliseconds>(
           *discoveryRenewal_ - std::chrono::system_clock::now());
-      wait = std::max(std::chrono::milliseconds(100), std::min(until, wait));
+      if (until.count() > 0) {
+        wait = std::min(until, wait);
+      } else if (ok) {
+        wait = std::chrono::milliseconds(100);
+      }
     }
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, wait, [this] { return poked_ || stop_.stopped(); });

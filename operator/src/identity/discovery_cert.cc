@@ -60,6 +60,11 @@ Result<std::optional<KeyPair>> syncDiscoveryCert(const Issuer& issuer,
                                                  now < tls::notAfter(*current)) {
     return std::optional<KeyPair>();
   }
+  if (now >= tls::notAfter(issuer.cert)) {
+    return makeError(ErrorCode::kUnavailable,
+                     "discovery serving certificate: the mesh issuer has expired, nothing to "
+                     "sign it with");
+  }
   auto issued = issueServing(dnsNames, issuer.cert, issuer.key, now, lifetime);
   if (!issued) {
     return issued.error().context("discovery serving certificate");

@@ -127,6 +127,12 @@ TEST(DiscoveryCert, NeverOutlivesTheIssuer) {
   ASSERT_TRUE(made.ok() && made->has_value());
   auto leaf = tls::parseCert((*made)->certPem).value();
   EXPECT_LE(tls::notAfter(leaf), tls::notAfter(issuer->cert));
+  // Past the issuer's end there is nothing to sign with: an error, not a
+  // certificate that is born expired.
+  auto late = syncDiscoveryCert(*issuer, discoveryNames("weft", {}).value(), (*made)->certPem,
+                                tls::notAfter(issuer->cert) + 1s, 24h);
+  ASSERT_FALSE(late.ok());
+  EXPECT_NE(late.error().message.find("expired"), std::string::npos);
 }
 
 }  // namespace
