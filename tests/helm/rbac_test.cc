@@ -278,12 +278,17 @@ TEST_F(ChartRbacTest, OperatorAndInjectorNeedEveryGrantedRightAndNoOther) {
   })) << certify.out
       << certify.err << log("operator");
 
-  // The injector follows namespace labels and looks up one it has not seen.
+  // The injector follows namespace labels, looks up one it has not seen, and
+  // reads the trust bundle the operator published for its proxies.
   ASSERT_NO_FATAL_FAILURE(startInjector());
   ASSERT_TRUE(eventually([&] {
     return served(kInjectorUser, "list", "namespaces") &&
-           served(kInjectorUser, "watch", "namespaces");
+           served(kInjectorUser, "watch", "namespaces") &&
+           served(kInjectorUser, "get", "configmaps", "weft-trust-bundle");
   })) << log("injector");
+  weft::testing::TestClient probe(injectorPort_, true);
+  ASSERT_TRUE(eventually([&] { return probe.request("GET", "/readyz").status == 200; }))
+      << log("injector");
   Json review = {{"apiVersion", "admission.k8s.io/v1"},
                  {"kind", "AdmissionReview"},
                  {"request",
@@ -303,6 +308,20 @@ TEST_F(ChartRbacTest, OperatorAndInjectorNeedEveryGrantedRightAndNoOther) {
       client.request("POST", "/mutate", review.dump(), {{"Content-Type", "application/json"}});
   EXPECT_EQ(reply.status, 200) << reply.body << log("injector");
   EXPECT_TRUE(served(kInjectorUser, "get", "namespaces", "created-just-now")) << log("injector");
+  // A pod to mesh: its proxy gets the published bundle.
+  review["request"]["namespace"] = "demo";
+  review["request"]["object"]["metadata"]["namespace"] = "demo";
+  auto meshed =
+      client.request("POST", "/mutate", review.dump(), {{"Content-Type", "application/json"}});
+  ASSERT_EQ(meshed.status, 200) << meshed.body << log("injector");
+  auto patch = base64Decode(Json::parse(meshed.body)["response"].value("patch", ""));
+  ASSERT_TRUE(patch.ok());
+  std::string published =
+      get(res::configMaps(), kNs, "weft-trust-bundle")["data"].value("ca-bundle.crt", "");
+  ASSERT_FALSE(published.empty());
+  EXPECT_NE(patch->find(Json(published).dump()), std::string::npos)
+      << "WEFT_TRUST_ANCHORS is the ConfigMap's ca-bundle.crt:\n"
+      << *patch;
 
   // A restart over stale state: the lease is handed over, and every Secret
   // and the ConfigMap are rewritten in place (update, not create).

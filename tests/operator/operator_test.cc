@@ -259,6 +259,23 @@ TEST_F(OperatorTest, BadFlagsExitWithOneLine) {
       {WEFT_OPERATOR_BIN, "--source", "kube", "--certificate-lifetime", "1m"});
   EXPECT_EQ(r.exitCode, 1);
   EXPECT_NE(r.err.find("only with --source dir:"), std::string::npos) << r.err;
+  // The discovery certificate the mesh issuer signs.
+  r = weft::testing::runProcess({WEFT_OPERATOR_BIN, "--source", "dir:" + dir_.string(),
+                                 "--discovery-dns-name", "Control.Example"});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("--discovery-dns-name: 'Control.Example' is not a lower-case DNS name"),
+            std::string::npos)
+      << r.err;
+  r = weft::testing::runProcess({WEFT_OPERATOR_BIN, "--source", "dir:" + dir_.string(),
+                                 "--discovery-certificate-lifetime", "1s"});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("--discovery-certificate-lifetime: must be at least 5s"), std::string::npos)
+      << r.err;
+  r = weft::testing::runProcess({WEFT_OPERATOR_BIN, "--source", "dir:" + dir_.string(),
+                                 "--tls-cert", "a", "--tls-key", "b", "--discovery-dns-name",
+                                 "control.example"});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("--discovery-dns-name: not with --tls-cert"), std::string::npos) << r.err;
 }
 
 }  // namespace

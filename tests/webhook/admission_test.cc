@@ -31,6 +31,13 @@ class FakeNamespaceLabels : public NamespaceLabels {
   }
 };
 
+class FakeTrustBundle : public TrustBundle {
+ public:
+  std::optional<std::string> pem;
+  std::optional<std::string> current() const override { return pem; }
+  std::string source() const override { return "ConfigMap weft-system/weft-trust-bundle"; }
+};
+
 std::string fixtureDir() {
   if (const char* env = std::getenv("WEFT_K8S_FIXTURES")) {
     return env;
@@ -60,8 +67,8 @@ class AdmissionTest : public ::testing::Test {
     options_.nativeSidecar = true;
   }
 
-  Answer send(const Json& review) {
-    Mutator mutator(options_, labels_);
+  Answer send(const Json& review, const TrustBundle* bundle = nullptr) {
+    Mutator mutator(options_, labels_, bundle);
     Reply reply = mutator.review(json::dump(review));
     Answer a{reply.httpStatus, reply.result, Json()};
     if (reply.httpStatus == 200) {
@@ -277,6 +284,29 @@ TEST_F(AdmissionTest, NamespaceLookupFailureIsAnInternalError) {
   Answer a = send(loadFixture("admission-pod-create.request.json"));
   EXPECT_EQ(a.httpStatus, 500);
   EXPECT_EQ(a.result, "error");
+}
+
+// Injected proxies get the bundle of the moment; without one, a pod to mesh
+// is an internal error (failurePolicy decides), and other pods pass.
+TEST_F(AdmissionTest, TrustBundleIsInjectedAndRequiredToMesh) {
+  FakeTrustBundle bundle;
+  Json review = loadFixture("admission-pod-create.request.json");
+  Answer waiting = send(review, &bundle);
+  EXPECT_EQ(waiting.httpStatus, 500);
+  EXPECT_EQ(waiting.result, "error");
+  Json skipped = review;
+  skipped["request"]["object"]["metadata"]["annotations"]["weft.io/inject"] = "disabled";
+  EXPECT_EQ(send(skipped, &bundle).result, "skipped");
+
+  bundle.pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  Answer a = send(review, &bundle);
+  ASSERT_EQ(a.result, "injected");
+  Json pod = patched(review, a);
+  expectInjected(review["request"]["object"], pod, true);
+  const Json* env = findNamed(findNamed(pod["spec"]["initContainers"], "weft-proxy")->at("env"),
+                              "WEFT_TRUST_ANCHORS");
+  ASSERT_NE(env, nullptr);
+  EXPECT_EQ((*env)["value"], *bundle.pem);
 }
 
 TEST_F(AdmissionTest, InvalidBodiesGet400) {

@@ -1,6 +1,8 @@
 // inject/: opt-in rules, the injected parts, overrides, idempotence, patches.
 #include "webhook/src/inject/inject.h"
 
+#include <algorithm>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -199,6 +201,32 @@ TEST(InjectTest, ProxySecurityEnvTokenAndProbes) {
   EXPECT_EQ(proxy["volumeMounts"][0]["name"], "weft-identity-token");
   EXPECT_EQ(proxy["resources"]["requests"]["cpu"], "100m");
   EXPECT_EQ(proxy["resources"]["limits"]["memory"], "256Mi");
+}
+
+// The proxy verifies the control plane with the mesh's trust anchors.
+TEST(InjectTest, TrustAnchorsReachTheProxyOnlyWhenKnown) {
+  const std::string pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  Options withAnchors = nativeOptions();
+  withAnchors.trustAnchors = pem;
+  auto d = mustInject(optedIn(), inNamespace("demo"), withAnchors);
+  const Json* env = findNamed(d.pod["spec"]["initContainers"][0]["env"], "WEFT_TRUST_ANCHORS");
+  ASSERT_NE(env, nullptr);
+  EXPECT_EQ((*env)["value"], pem);
+  EXPECT_FALSE(env->contains("valueFrom"));
+  // Injecting the result again changes nothing; new anchors replace the old.
+  auto again = mustInject(d.pod, inNamespace("demo"), withAnchors);
+  EXPECT_EQ(again.pod, d.pod);
+  withAnchors.trustAnchors = pem + pem;
+  auto rotated = mustInject(d.pod, inNamespace("demo"), withAnchors);
+  auto envs = rotated.pod["spec"]["initContainers"][0]["env"];
+  EXPECT_EQ(std::count_if(envs.begin(), envs.end(),
+                          [](const Json& e) { return e["name"] == "WEFT_TRUST_ANCHORS"; }),
+            1);
+  EXPECT_EQ((*findNamed(envs, "WEFT_TRUST_ANCHORS"))["value"], pem + pem);
+
+  auto without = mustInject(optedIn(), inNamespace("demo"), nativeOptions());
+  EXPECT_EQ(findNamed(without.pod["spec"]["initContainers"][0]["env"], "WEFT_TRUST_ANCHORS"),
+            nullptr);
 }
 
 TEST(InjectTest, InitContainerHasOnlyNetAdminAndNetRaw) {

@@ -182,6 +182,12 @@ class InjectorKubeTest : public ::testing::Test {
     testing::writeFileAtomically(dir_.file("tls.key"), cert.keyPem);
     testing::writeFileAtomically(dir_.file("ca.crt"), pki->caCertPem);
     writeKubeconfig(fake_->url());
+    // What the operator publishes: the injector hands it to every proxy.
+    bundlePem_ = testing::makeSelfSignedCert("weft-root-ca").certPem;
+    ASSERT_TRUE(api_->create(kube::resources::configMaps(), "weft-system",
+                             Json{{"metadata", {{"name", "weft-trust-bundle"}}},
+                                  {"data", {{"ca-bundle.crt", bundlePem_}}}})
+                    .ok());
   }
 
   void writeKubeconfig(const std::string& server) {
@@ -198,9 +204,10 @@ class InjectorKubeTest : public ::testing::Test {
                                      "current-context: c\n");
   }
 
-  // Starts the binary and waits until it serves; extra flags after the defaults.
+  // Starts the binary and waits until it serves (and, when `ready`, until it
+  // has the trust bundle); extra flags after the defaults.
   void start(const std::vector<std::string>& extra,
-             std::chrono::seconds limit = std::chrono::seconds(10)) {
+             std::chrono::seconds limit = std::chrono::seconds(10), bool ready = true) {
     std::vector<std::string> args{
         WEFT_INJECTOR_BIN,    "--listen",           "127.0.0.1:0",
         "--tls-cert",         dir_.file("tls.crt"), "--tls-key",
@@ -220,9 +227,41 @@ class InjectorKubeTest : public ::testing::Test {
         },
         limit));
     ASSERT_NE(port_, 0) << log();
+    if (ready) {
+      ASSERT_TRUE(waitFor(
+          [&] { return TestClient(port_, true).request("GET", "/readyz").status == 200; }, limit))
+          << log();
+    }
   }
 
   std::string log() { return readFile(dir_.file("injector.log")).valueOr(""); }
+
+  // The env WEFT_TRUST_ANCHORS of the proxy an admission response adds.
+  static std::string injectedAnchors(const Json& response) {
+    auto ops = json::parse(testing::base64Decode(response.value("patch", "")));
+    if (!ops.ok()) {
+      return "";
+    }
+    std::string out;
+    auto scan = [&](const Json& c) {
+      if (c.is_object() && c.value("name", "") == "weft-proxy" && c.contains("env")) {
+        for (const Json& e : c["env"]) {
+          if (e.value("name", "") == "WEFT_TRUST_ANCHORS") {
+            out = e.value("value", "");
+          }
+        }
+      }
+    };
+    for (const Json& op : *ops) {
+      const Json& v = op.value("value", Json());
+      if (v.is_array()) {
+        std::for_each(v.begin(), v.end(), scan);
+      } else {
+        scan(v);
+      }
+    }
+    return out;
+  }
 
   // The AdmissionReview response for the recorded pod in namespace `ns`.
   Json mutate(const std::string& ns) {
@@ -266,7 +305,78 @@ class InjectorKubeTest : public ::testing::Test {
   testing::TempDir dir_;
   std::unique_ptr<testing::Child> child_;
   std::uint16_t port_ = 0;
+  std::string bundlePem_;
 };
+
+// Every proxy gets the ConfigMap's roots, and a changed ConfigMap reaches the
+// next admission without a restart (read every --trust-bundle-refresh).
+TEST_F(InjectorKubeTest, ProxiesGetTheTrustBundleOfTheConfigMap) {
+  start({"--kube-version", "v1.30.2", "--trust-bundle-refresh", "100ms"});
+  EXPECT_EQ(injectedAnchors(mutate("apps")), bundlePem_);
+  EXPECT_THAT(log(), HasSubstr("mesh trust bundle loaded from ConfigMap "
+                               "weft-system/weft-trust-bundle: 1 root(s)"));
+
+  std::string rotated = bundlePem_ + testing::makeSelfSignedCert("weft-root-ca-2").certPem;
+  auto cm = api_->get(kube::resources::configMaps(), "weft-system", "weft-trust-bundle");
+  ASSERT_TRUE(cm.ok());
+  (*cm)["data"]["ca-bundle.crt"] = rotated;
+  ASSERT_TRUE(api_->update(kube::resources::configMaps(), *cm).ok());
+  ASSERT_TRUE(
+      waitFor([&] { return injectedAnchors(mutate("apps")) == rotated; }, std::chrono::seconds(10)))
+      << log();
+  EXPECT_THAT(log(), HasSubstr("2 root(s)"));
+
+  // Garbage in the ConfigMap is not injected: the last good bundle stays.
+  auto again = api_->get(kube::resources::configMaps(), "weft-system", "weft-trust-bundle");
+  ASSERT_TRUE(again.ok());
+  (*again)["data"]["ca-bundle.crt"] = "not a certificate";
+  ASSERT_TRUE(api_->update(kube::resources::configMaps(), *again).ok());
+  ASSERT_TRUE(
+      waitFor([&] { return log().find("keeping the bundle loaded before") != std::string::npos; },
+              std::chrono::seconds(10)))
+      << log();
+  EXPECT_EQ(injectedAnchors(mutate("apps")), rotated);
+  EXPECT_EQ(child_->stop(SIGTERM, std::chrono::seconds(15)), 0);
+}
+
+// Before the operator publishes the bundle the injector is alive but not
+// ready, and refuses pods to mesh (500: failurePolicy decides) rather than
+// inject proxies that could never trust the control plane.
+TEST_F(InjectorKubeTest, NotReadyAndRefusingPodsToMeshUntilTheBundleExists) {
+  ASSERT_TRUE(api_->remove(kube::resources::configMaps(), "weft-system", "weft-trust-bundle").ok());
+  start({"--kube-version", "v1.30.2", "--trust-bundle-refresh", "100ms"}, std::chrono::seconds(10),
+        false);
+  TestClient client(port_, true);
+  auto readyz = client.request("GET", "/readyz");
+  EXPECT_EQ(readyz.status, 503);
+  EXPECT_THAT(readyz.body, HasSubstr("waiting for the mesh trust bundle (ConfigMap "
+                                     "weft-system/weft-trust-bundle)"));
+  EXPECT_EQ(client.request("GET", "/healthz").status, 200);
+  auto review = json::parse(fixture("admission-pod-create.request.json"));
+  ASSERT_TRUE(review.ok());
+  Json r = *review;
+  r["request"]["namespace"] = "apps";
+  r["request"]["object"]["metadata"]["annotations"]["weft.io/inject"] = "enabled";
+  auto refused = client.request("POST", "/mutate", r.dump());
+  EXPECT_EQ(refused.status, 500);
+  EXPECT_THAT(refused.body, HasSubstr("trust bundle"));
+  r["request"]["object"]["metadata"]["annotations"]["weft.io/inject"] = "disabled";
+  EXPECT_EQ(client.request("POST", "/mutate", r.dump()).status, 200) << "pods not meshed pass";
+  EXPECT_TRUE(waitFor(
+      [&] { return log().find("not found (the operator creates it)") != std::string::npos; },
+      std::chrono::seconds(5)))
+      << log();
+
+  ASSERT_TRUE(api_->create(kube::resources::configMaps(), "weft-system",
+                           Json{{"metadata", {{"name", "weft-trust-bundle"}}},
+                                {"data", {{"ca-bundle.crt", bundlePem_}}}})
+                  .ok());
+  ASSERT_TRUE(
+      waitFor([&] { return TestClient(port_, true).request("GET", "/readyz").status == 200; },
+              std::chrono::seconds(10)))
+      << log();
+  EXPECT_EQ(injectedAnchors(mutate("apps")), bundlePem_);
+}
 
 // The namespace opt-in comes from the API server's labels.
 TEST_F(InjectorKubeTest, NamespaceLabelFromApiServer) {
@@ -340,7 +450,7 @@ TEST_F(InjectorKubeTest, UnreachableServerFallsBackToFirstContainerAndServes) {
   }
   writeKubeconfig("https://127.0.0.1:" + std::to_string(dead));
   auto started = std::chrono::steady_clock::now();
-  start({"--kube-version-wait", "1500ms"});
+  start({"--kube-version-wait", "1500ms"}, std::chrono::seconds(10), false);
   EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1400));
   EXPECT_THAT(log(), HasSubstr("could not learn the Kubernetes server version"));
   EXPECT_THAT(log(), HasSubstr("native sidecars: no"));
@@ -365,6 +475,12 @@ TEST(InjectorFlagsTest, RefusesMissingCertificateAndBadVersion) {
       {WEFT_INJECTOR_BIN, "--tls-cert", "a", "--tls-key", "b", "--kube-version-wait", "soon"});
   EXPECT_EQ(r.exitCode, 1);
   EXPECT_THAT(r.err, HasSubstr("--kube-version-wait"));
+  for (const char* bad : {"0s", "often"}) {
+    r = testing::runProcess(
+        {WEFT_INJECTOR_BIN, "--tls-cert", "a", "--tls-key", "b", "--trust-bundle-refresh", bad});
+    EXPECT_EQ(r.exitCode, 1) << bad;
+    EXPECT_THAT(r.err, HasSubstr("--trust-bundle-refresh")) << bad;
+  }
 }
 
 }  // namespace

@@ -26,6 +26,7 @@
 #include "operator/src/discovery/table.h"
 #include "operator/src/discovery/tls.h"
 #include "operator/src/identity/certifier.h"
+#include "operator/src/identity/keeper.h"
 #include "operator/src/identity/token_review.h"
 #include "operator/src/reconcile/reconciler.h"
 #include "operator/src/source/dir_source.h"
@@ -234,6 +235,8 @@ int run(int argc, const char* const* argv) {
   std::string issuerDir;
   std::string clientAuthFlag = "require";
   std::string certificateLifetime;
+  std::vector<std::string> discoveryDnsNames;
+  std::string discoveryLifetimeFlag;
   app.add_option("--source", sourceFlag, "kube, or dir:PATH for local mode")->capture_default_str();
   app.add_option("--kubeconfig", kubeconfig, "kubeconfig file (default: in-cluster)");
   app.add_option("--discovery-listen", discoveryListen, "discovery API listener (HTTPS)")
@@ -241,7 +244,8 @@ int run(int argc, const char* const* argv) {
   app.add_option("--admin-listen", adminListen, "/healthz, /readyz, /metrics listener")
       ->capture_default_str();
   app.add_option("--tls-cert", tlsCert,
-                 "discovery serving certificate (PEM); default: self-signed at start");
+                 "discovery serving certificate (PEM) served as is; default: one the mesh issuer "
+                 "signs for weft-control.<namespace>.svc[.cluster.local], renewed in memory");
   app.add_option("--tls-key", tlsKey, "discovery serving key (PEM)");
   app.add_option("--resync-interval", resyncSeconds, "seconds between full reconciles")
       ->capture_default_str()
@@ -276,6 +280,12 @@ int run(int argc, const char* const* argv) {
                  "require: discovery streams need a workload certificate, and a pod's Inbound "
                  "stream that pod's own; optional: also open to proxies without one (local runs)")
       ->capture_default_str();
+  app.add_option("--discovery-dns-name", discoveryDnsNames,
+                 "another DNS name for the discovery certificate the mesh issuer signs "
+                 "(repeatable; not with --tls-cert)");
+  app.add_option("--discovery-certificate-lifetime", discoveryLifetimeFlag,
+                 "lifetime of that certificate (default 24h, at least 5s; renewed past 2/3 of "
+                 "it and when the issuer changes)");
   app.add_option("--certificate-lifetime", certificateLifetime,
                  "with --source dir: workload certificate lifetime instead of the Mesh's (e.g. "
                  "30s, to watch renewals and rotations)");
@@ -309,6 +319,31 @@ int run(int argc, const char* const* argv) {
   }
   if (tlsCert.empty() != tlsKey.empty()) {
     return flags::fail(app, "--tls-cert and --tls-key go together");
+  }
+  // Without files the mesh issuer signs the discovery certificate, so that a
+  // proxy holding only the trust bundle can verify the control plane.
+  std::vector<std::string> servingNames;
+  std::chrono::seconds servingLifetime = identity::kDiscoveryLifetime;
+  if (!tlsCert.empty() && (!discoveryDnsNames.empty() || !discoveryLifetimeFlag.empty())) {
+    return flags::fail(app,
+                       std::string(discoveryDnsNames.empty() ? "--discovery-certificate-lifetime"
+                                                             : "--discovery-dns-name") +
+                           ": not with --tls-cert (that certificate is served as is)");
+  }
+  if (tlsCert.empty()) {
+    auto names = identity::discoveryNames(ownNamespace, discoveryDnsNames);
+    if (!names) {
+      return flags::fail(app, "--discovery-dns-name: " + names.error().message);
+    }
+    servingNames = std::move(*names);
+  }
+  if (!discoveryLifetimeFlag.empty()) {
+    auto d = api::parseDuration(discoveryLifetimeFlag);
+    if (!d || *d < std::chrono::seconds(5)) {
+      return flags::fail(app, "--discovery-certificate-lifetime: " +
+                                  (d ? std::string("must be at least 5s") : d.error().message));
+    }
+    servingLifetime = std::chrono::duration_cast<std::chrono::seconds>(*d);
   }
   kube::LeaderElectionOptions election;
   election.ns = leaseNamespace.empty() ? ownNamespace : leaseNamespace;
@@ -377,9 +412,9 @@ int run(int argc, const char* const* argv) {
   status::StatusWriter& statusWriter =
       kubeStatus ? static_cast<status::StatusWriter&>(*kubeStatus) : memoryStatus;
 
-  auto cert = tlsCert.empty() ? discovery::makeSelfSigned(
-                                    {"localhost", "weft-control", "weft-control.weft-system.svc"},
-                                    {"127.0.0.1", "::1"})
+  // Until the mesh issuer signs one, a placeholder no proxy trusts (the
+  // operator is not ready meanwhile).
+  auto cert = tlsCert.empty() ? discovery::makeSelfSigned(servingNames, {}, std::chrono::hours(24))
                               : discovery::loadCertificate(tlsCert, tlsKey);
   if (!cert) {
     return flags::fail(app, cert.error().message);
@@ -505,15 +540,20 @@ int run(int argc, const char* const* argv) {
   std::uint64_t lastRestarts = 0;
   std::uint64_t lastRelists = 0;
   std::uint64_t lastStatusFailures = 0;
+  bool servingFromMesh = !tlsCert.empty();  // on the io thread: given files count as ready
 
   auto admin = app::AdminServer::create(io, adminListen, [&](const std::string& path) {
     if (path == "/healthz") {
       return app::AdminResponse{200, "text/plain; charset=utf-8", "ok\n"};
     }
     if (path == "/readyz") {
-      return controller.ready()
-                 ? app::AdminResponse{200, "text/plain; charset=utf-8", "ready\n"}
-                 : app::AdminResponse{503, "text/plain; charset=utf-8", "caches not synced\n"};
+      if (!controller.ready()) {
+        return app::AdminResponse{503, "text/plain; charset=utf-8", "caches not synced\n"};
+      }
+      return servingFromMesh ? app::AdminResponse{200, "text/plain; charset=utf-8", "ready\n"}
+                             : app::AdminResponse{503, "text/plain; charset=utf-8",
+                                                  "the mesh issuer has not signed the discovery "
+                                                  "certificate yet\n"};
     }
     if (path == "/metrics") {
       auto st = srv->stats();
@@ -588,6 +628,17 @@ int run(int argc, const char* const* argv) {
                       r.error().message);
       }
       controller.setTrustBundle(std::move(bundle));
+    });
+  };
+  certOptions.discoveryNames = servingNames;
+  certOptions.discoveryLifetime = servingLifetime;
+  certOptions.onDiscoveryCertificate = [&](identity::KeyPair pair) {
+    net::post(io, [&, pair = std::move(pair)] {
+      if (auto r = srv->setCertificate({pair.certPem, pair.keyPem}); !r) {
+        logger->error("discovery keeps its previous certificate: {}", r.error().message);
+        return;
+      }
+      servingFromMesh = true;
     });
   };
   auto certificates =

@@ -1,6 +1,8 @@
 // Certificates: the keeper thread.
 #include "operator/src/app/certificates.h"
 
+#include <algorithm>
+
 #include <fmt/chrono.h>
 
 #include "common/log/log.h"
@@ -51,10 +53,21 @@ void Certificates::stop() {
 void Certificates::run() {
   while (!stop_.stopped()) {
     bool ok = syncOnce();
+    std::chrono::milliseconds wait = ok ? options_.interval : kRetry;
+    if (discoveryRenewal_) {
+      // A short-lived discovery certificate is renewed on time, not a round
+      // late. Due already: the round just missed it (renew at once), or it
+      // failed (wait like any failure, never spin).
+      auto until = std::chrono::duration_cast<std::chrono::milliseconds>(
+          *discoveryRenewal_ - std::chrono::system_clock::now());
+      if (until.count() > 0) {
+        wait = std::min(until, wait);
+      } else if (ok) {
+        wait = std::chrono::milliseconds(100);
+      }
+    }
     std::unique_lock lock(mu_);
-    cv_.wait_for(lock,
-                 ok ? std::chrono::duration_cast<std::chrono::seconds>(options_.interval) : kRetry,
-                 [this] { return poked_ || stop_.stopped(); });
+    cv_.wait_for(lock, wait, [this] { return poked_ || stop_.stopped(); });
     poked_ = false;
   }
 }
@@ -112,6 +125,9 @@ bool Certificates::syncOnce() {
       options_.onTrustBundle(is.trustBundle);
     }
   }
+  if (!options_.discoveryNames.empty() && !syncDiscovery(now)) {
+    ok = false;
+  }
   if (options_.api && leader) {
     auto injector = identity::syncInjectorCerts(*options_.api, options_.ns, now);
     if (!injector) {
@@ -122,6 +138,44 @@ bool Certificates::syncOnce() {
     }
   }
   return ok;
+}
+
+// From the issuer in use, loaded this round or before: an API server that is
+// away does not stop the renewal.
+bool Certificates::syncDiscovery(identity::SystemTime now) {
+  auto issuer = certifier_.issuer();
+  if (!issuer) {
+    return false;  // the issuer's own problem was logged above
+  }
+  auto logger = log::get("operator.identity");
+  auto next = identity::syncDiscoveryCert(*issuer, options_.discoveryNames, discoveryPem_, now,
+                                          options_.discoveryLifetime);
+  if (!next) {
+    logger->warn("{}", next.error().message);
+    return false;
+  }
+  if (*next) {
+    auto leaf = tls::parseCert((*next)->certPem);
+    if (!leaf) {
+      logger->warn("discovery serving certificate: {}", leaf.error().message);
+      return false;
+    }
+    std::string names;
+    for (const auto& n : options_.discoveryNames) {
+      names += (names.empty() ? "" : ", ") + n;
+    }
+    logger->info(
+        "discovery serving certificate issued by the mesh issuer for {} until "
+        "{:%Y-%m-%dT%H:%M:%SZ}",
+        names, fmt::gmtime(std::chrono::system_clock::to_time_t(tls::notAfter(*leaf))));
+    discoveryPem_ = (*next)->certPem;
+    discoveryRenewal_ = identity::renewalTime(*leaf);
+    expiry_.with({"discovery"}).set(seconds(tls::notAfter(*leaf)));
+    if (options_.onDiscoveryCertificate) {
+      options_.onDiscoveryCertificate(std::move(**next));
+    }
+  }
+  return true;
 }
 
 }  // namespace weft::op::app

@@ -1,13 +1,15 @@
-// Certificates: a thread that keeps the mesh issuer, the trust bundle and
-// the injector's serving certificate current (operator/src/identity/keeper.h),
-// hands the issuer to the Certifier and the bundle to the reconciler, and
-// exposes every certificate's expiry as a metric.
+// Certificates: a thread that keeps the mesh issuer, the trust bundle, the
+// injector's serving certificate and the discovery server's certificate
+// current (operator/src/identity/keeper.h), hands the issuer to the
+// Certifier, the bundle to the reconciler and the discovery certificate to
+// the server, and exposes every certificate's expiry as a metric.
 #pragma once
 
 #include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,6 +32,12 @@ struct CertificatesOptions {
   std::function<bool()> leader;  // any thread
   // Called on this object's thread with the trust bundle whenever it was loaded.
   std::function<void(std::vector<std::string>)> onTrustBundle;
+  // The discovery server's certificate from the mesh issuer (no --tls-cert):
+  // its DNS names (empty: not kept here) and lifetime. Called on this
+  // object's thread with each new one (leaf and issuer, key).
+  std::vector<std::string> discoveryNames;
+  std::chrono::seconds discoveryLifetime = identity::kDiscoveryLifetime;
+  std::function<void(identity::KeyPair)> onDiscoveryCertificate;
   std::chrono::seconds interval{30};
 };
 
@@ -48,11 +56,14 @@ class Certificates {
  private:
   void run();
   bool syncOnce();
+  bool syncDiscovery(identity::SystemTime now);
 
   CertificatesOptions options_;
   identity::Certifier& certifier_;
   metrics::GaugeFamily& expiry_;
   identity::CaFiles memory_;  // dir mode without --issuer-dir
+  std::string discoveryPem_;  // the discovery certificate in use
+  std::optional<identity::SystemTime> discoveryRenewal_;
   kube::StopSignal stop_;
   std::mutex mu_;
   std::condition_variable cv_;

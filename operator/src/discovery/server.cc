@@ -13,6 +13,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "common/api/documents.h"
@@ -166,7 +167,6 @@ struct Server::Impl {
       : io(ioIn),
         table(tableIn),
         options(std::move(opts)),
-        ctx(ssl::context::tls_server),
         acceptor(ioIn),
         latency(std::size(kLatencyBounds) + 1, 0) {
     for (const char* reason : kRefusalReasons) {
@@ -177,7 +177,8 @@ struct Server::Impl {
   net::io_context& io;
   DocumentTable& table;
   ServerOptions options;
-  ssl::context ctx;
+  // Replaced whole by setCertificate(); a connection keeps the one it began with.
+  std::shared_ptr<ssl::context> ctx;
   tcp::acceptor acceptor;
   bool stopped = false;
   std::map<std::pair<Stream, std::string>, std::set<Sub*>> subs;
@@ -353,7 +354,10 @@ net::awaitable<void> reader(std::shared_ptr<TlsStream> conn, std::shared_ptr<Sub
 
 net::awaitable<void> session(ImplPtr self, tcp::socket socket) {
   beast::error_code ec;
-  auto conn = std::make_shared<TlsStream>(std::move(socket), self->ctx);
+  // The stream's deleter keeps its context alive: asio's context owns the
+  // verify callback that the connection's handshake calls.
+  std::shared_ptr<TlsStream> conn(new TlsStream(std::move(socket), *self->ctx),
+                                  [ctx = self->ctx](TlsStream* s) { delete s; });
   TlsStream& s = *conn;
   beast::get_lowest_layer(s).expires_after(self->options.handshakeTimeout);
   co_await s.async_handshake(ssl::stream_base::server, net::redirect_error(net::use_awaitable, ec));
@@ -548,6 +552,39 @@ net::awaitable<void> acceptLoop(ImplPtr self) {
   }
 }
 
+Result<std::shared_ptr<ssl::context>> makeContext(const CertificatePair& cert) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  beast::error_code ec;
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                       ssl::context::single_dh_use,
+                   ec);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  // Streams are idle most of the time: give OpenSSL's buffers back between writes.
+  SSL_CTX_set_mode(ctx->native_handle(), SSL_MODE_RELEASE_BUFFERS);
+  // Ask every client for its certificate but decide after the handshake, so
+  // that a refusal is an HTTP answer saying why, and certify needs none. No
+  // resumption: each connection shows its certificate afresh.
+  ctx->set_verify_mode(ssl::verify_peer, ec);
+  ctx->set_verify_callback([](bool, ssl::verify_context&) { return true; }, ec);
+  SSL_CTX_set_session_cache_mode(ctx->native_handle(), SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_options(ctx->native_handle(), SSL_OP_NO_TICKET);
+  ctx->use_certificate_chain(net::buffer(cert.certPem), ec);
+  if (ec) {
+    return makeError(ErrorCode::kInvalidArgument, "serving certificate: " + ec.message());
+  }
+  ctx->use_private_key(net::buffer(cert.keyPem), ssl::context::pem, ec);
+  if (ec) {
+    return makeError(ErrorCode::kInvalidArgument, "serving key: " + ec.message());
+  }
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    ERR_clear_error();
+    return makeError(ErrorCode::kInvalidArgument,
+                     "serving key: it does not belong to the certificate");
+  }
+  return ctx;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Server>> Server::create(net::io_context& io, DocumentTable& table,
@@ -558,30 +595,13 @@ Result<std::unique_ptr<Server>> Server::create(net::io_context& io, DocumentTabl
                      "--discovery-listen: " + options.listen + ": " + addr.error().message);
   }
   auto impl = std::make_shared<Impl>(io, table, std::move(options));
+  auto ctx = makeContext(impl->options.certificate);
+  if (!ctx) {
+    return ctx.error();
+  }
+  impl->ctx = std::move(*ctx);
+  impl->options.certificate.keyPem.clear();  // the context holds it
   beast::error_code ec;
-  impl->ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                            ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                            ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
-                        ec);
-  SSL_CTX_set_min_proto_version(impl->ctx.native_handle(), TLS1_2_VERSION);
-  // Streams are idle most of the time: give OpenSSL's buffers back between writes.
-  SSL_CTX_set_mode(impl->ctx.native_handle(), SSL_MODE_RELEASE_BUFFERS);
-  // Ask every client for its certificate but decide after the handshake, so
-  // that a refusal is an HTTP answer saying why, and certify needs none. No
-  // resumption: each connection shows its certificate afresh.
-  impl->ctx.set_verify_mode(ssl::verify_peer, ec);
-  impl->ctx.set_verify_callback([](bool, ssl::verify_context&) { return true; }, ec);
-  SSL_CTX_set_session_cache_mode(impl->ctx.native_handle(), SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_options(impl->ctx.native_handle(), SSL_OP_NO_TICKET);
-  const auto& cert = impl->options.certificate;
-  impl->ctx.use_certificate_chain(net::buffer(cert.certPem), ec);
-  if (ec) {
-    return makeError(ErrorCode::kInvalidArgument, "serving certificate: " + ec.message());
-  }
-  impl->ctx.use_private_key(net::buffer(cert.keyPem), ssl::context::pem, ec);
-  if (ec) {
-    return makeError(ErrorCode::kInvalidArgument, "serving key: " + ec.message());
-  }
   tcp::endpoint ep(net::ip::make_address(addr->ip, ec), addr->port);
   if (ec) {
     return makeError(ErrorCode::kInvalidArgument, "--discovery-listen: " + ec.message());
@@ -617,6 +637,15 @@ void Server::notify(Stream stream, const std::string& key) {
     sub->dirty = true;
     sub->timer.cancel();
   }
+}
+
+Result<void> Server::setCertificate(const CertificatePair& certificate) {
+  auto ctx = makeContext(certificate);
+  if (!ctx) {
+    return ctx.error();
+  }
+  impl_->ctx = std::move(*ctx);
+  return {};
 }
 
 Result<void> Server::setTrustBundle(const std::vector<std::string>& pems) {

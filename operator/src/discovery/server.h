@@ -7,6 +7,8 @@
 // Every connection is asked for a client certificate: streams are opened
 // only as client_auth.h allows, and end when that certificate expires (the
 // proxy reconnects with its renewed one); certify needs none.
+// The serving certificate can be replaced at any time (renewal): new
+// connections get the new one, open streams keep theirs.
 // Each stream gets the current document at once, then every new version.
 // A stream whose client reads slowly is sent only the latest version when its
 // previous write completes (coalescing), so it never holds up the others.
@@ -48,7 +50,7 @@ using CertifyHandler = std::function<void(std::string authorization, std::string
 
 struct ServerOptions {
   std::string listen = "0.0.0.0:8443";  // "host:port"; port 0 picks one
-  CertificatePair certificate;
+  CertificatePair certificate;          // the first; setCertificate() replaces it
   std::chrono::milliseconds handshakeTimeout{10000};
   // A write that does not finish in this time closes the stream.
   std::chrono::milliseconds writeTimeout{30000};
@@ -94,6 +96,10 @@ class Server {
   ~Server();
 
   std::uint16_t port() const;
+  // Serves new connections with this certificate (leaf then chain) from now
+  // on; open streams keep theirs. Refuses a pair that does not load or fit,
+  // keeping the current one.
+  Result<void> setCertificate(const CertificatePair& certificate);
   // Tells the streams subscribed to `key` that its document may have changed.
   void notify(Stream stream, const std::string& key);
   // The mesh roots subscribers' certificates must chain to (PEM). Refuses a

@@ -176,10 +176,12 @@ Result<IssuerPtr> loadIssuer(const CaFiles& files, SystemTime now) {
   return IssuerPtr(std::move(issuer));
 }
 
-bool dueForRenewal(const tls::Cert& cert, SystemTime now) {
+bool dueForRenewal(const tls::Cert& cert, SystemTime now) { return now >= renewalTime(cert); }
+
+SystemTime renewalTime(const tls::Cert& cert) {
   auto from = tls::notBefore(cert);
   auto to = tls::notAfter(cert);
-  return now >= from + (to - from) * 2 / 3;
+  return from + (to - from) * 2 / 3;
 }
 
 Result<KeyPair> createSelfSignedCa(const std::string& commonName, SystemTime now) {
@@ -193,6 +195,12 @@ Result<KeyPair> issueServing(const std::vector<std::string>& dnsNames, const Key
   if (!caCert || !caKey) {
     return makeError(ErrorCode::kInvalidArgument, "the webhook CA does not parse");
   }
+  return issueServing(dnsNames, *caCert, *caKey, now, kServingLifetime);
+}
+
+Result<KeyPair> issueServing(const std::vector<std::string>& dnsNames, const tls::Cert& signer,
+                             const tls::PKey& signerKey, SystemTime now,
+                             std::chrono::seconds lifetime) {
   auto key = tls::generateKey();
   if (!key) {
     return key.error();
@@ -200,9 +208,9 @@ Result<KeyPair> issueServing(const std::vector<std::string>& dnsNames, const Key
   tls::CertSpec spec;
   spec.commonName = dnsNames.empty() ? "weft" : dnsNames.front();
   spec.dnsNames = dnsNames;
-  spec.notBefore = now - kBackdate;
-  spec.notAfter = std::min(now + kServingLifetime, tls::notAfter(*caCert));
-  auto cert = tls::sign(spec, *key, *caCert, *caKey);
+  spec.notBefore = now - std::min<std::chrono::seconds>(kBackdate, lifetime / 4);
+  spec.notAfter = std::min(now + lifetime, tls::notAfter(signer));
+  auto cert = tls::sign(spec, *key, signer, signerKey);
   if (!cert) {
     return cert.error();
   }

@@ -19,6 +19,8 @@ using tls::SystemTime;
 inline constexpr std::chrono::hours kRootLifetime{24 * 3650};
 inline constexpr std::chrono::hours kIssuerLifetime{24 * 365};
 inline constexpr std::chrono::hours kServingLifetime{24 * 90};
+// The discovery server's certificate: in memory only, so renewing it is cheap.
+inline constexpr std::chrono::hours kDiscoveryLifetime{24};
 
 // The Secret `weft-identity-issuer` (or --issuer-dir's files), as PEM text.
 struct CaFiles {
@@ -53,6 +55,8 @@ bool ownsIssuer(const CaFiles& files);
 Result<IssuerPtr> loadIssuer(const CaFiles& files, SystemTime now);
 // Past 2/3 of its life: time to re-issue, leaving a third for retries.
 bool dueForRenewal(const tls::Cert& cert, SystemTime now);
+// When that point comes.
+SystemTime renewalTime(const tls::Cert& cert);
 // The roots of a PEM bundle that are valid at `now`, as PEM, in order.
 Result<std::vector<std::string>> validRoots(const std::string& bundlePem, SystemTime now);
 
@@ -64,5 +68,11 @@ struct KeyPair {
 Result<KeyPair> createSelfSignedCa(const std::string& commonName, SystemTime now);
 Result<KeyPair> issueServing(const std::vector<std::string>& dnsNames, const KeyPair& ca,
                              SystemTime now);
+// The same with a parsed signer and a lifetime (never past the signer's);
+// back-dated by at most a quarter of the lifetime, so that a short-lived
+// certificate is not due for renewal the moment it is made.
+Result<KeyPair> issueServing(const std::vector<std::string>& dnsNames, const tls::Cert& signer,
+                             const tls::PKey& signerKey, SystemTime now,
+                             std::chrono::seconds lifetime);
 
 }  // namespace weft::op::identity

@@ -39,6 +39,40 @@ Result<std::vector<std::uint16_t>> parsePorts(const std::string& text) {
   return ports;
 }
 
+// What verifies the control plane: --control-plane-ca as given, else the
+// mesh's trust anchors (--trust-anchors, else env WEFT_TRUST_ANCHORS).
+Result<std::shared_ptr<discovery::ControlPlaneTrust>> controlPlaneTrust(
+    const std::string& caFile, const std::string& anchorsFile) {
+  using Trust = discovery::ControlPlaneTrust;
+  if (!caFile.empty()) {
+    auto ca = readFile(caFile, 1u << 20);
+    if (!ca) {
+      return ca.error().context("--control-plane-ca");
+    }
+    auto t = Trust::create(*ca, Trust::Mode::kFixed);
+    return t ? t
+             : Result<std::shared_ptr<Trust>>(t.error().context("--control-plane-ca " + caFile));
+  }
+  if (!anchorsFile.empty()) {
+    auto pem = readFile(anchorsFile, 1u << 20);
+    if (!pem) {
+      return pem.error().context("--trust-anchors");
+    }
+    auto t = Trust::create(*pem, Trust::Mode::kFollowMesh);
+    return t ? t
+             : Result<std::shared_ptr<Trust>>(t.error().context("--trust-anchors " + anchorsFile));
+  }
+  const char* env = std::getenv("WEFT_TRUST_ANCHORS");
+  if (env == nullptr || *env == '\0') {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "--control-plane needs the roots of the control plane's certificate: env "
+                     "WEFT_TRUST_ANCHORS (as injected), --trust-anchors FILE or "
+                     "--control-plane-ca FILE");
+  }
+  auto t = Trust::create(env, Trust::Mode::kFollowMesh);
+  return t ? t : Result<std::shared_ptr<Trust>>(t.error().context("WEFT_TRUST_ANCHORS"));
+}
+
 }  // namespace
 
 int run(int argc, const char* const* argv) {
@@ -61,11 +95,20 @@ int run(int argc, const char* const* argv) {
       app.add_option("--config", configFile, "static configuration documents (JSON or YAML)")
           ->check(CLI::ExistingFile);
   std::string controlPlaneCa;
+  std::string trustAnchorsFile;
   auto* cp = app.add_option("--control-plane", controlPlane, "operator discovery address HOST:PORT")
                  ->excludes(config);
-  app.add_option("--control-plane-ca", controlPlaneCa,
-                 "PEM file with the roots that sign the control plane's certificate")
+  auto* cpCa =
+      app.add_option("--control-plane-ca", controlPlaneCa,
+                     "PEM file with the roots that sign the control plane's certificate (a "
+                     "certificate from outside the mesh; default: the trust anchors)")
+          ->needs(cp)
+          ->check(CLI::ExistingFile);
+  app.add_option("--trust-anchors", trustAnchorsFile,
+                 "PEM file with the mesh's trust anchors (default: env WEFT_TRUST_ANCHORS, as "
+                 "injected): they verify the control plane until it sends a newer trust bundle")
       ->needs(cp)
+      ->excludes(cpCa)
       ->check(CLI::ExistingFile);
   std::string tokenFile;
   if (const char* env = std::getenv("WEFT_IDENTITY_TOKEN_FILE")) {
@@ -148,17 +191,14 @@ int run(int argc, const char* const* argv) {
     if (colon == std::string::npos || colon == 0 || port == 0 || port > 65535) {
       return flags::fail(app, "--control-plane: expected HOST:PORT");
     }
-    if (controlPlaneCa.empty()) {
-      return flags::fail(app, "--control-plane needs --control-plane-ca");
-    }
-    auto ca = readFile(controlPlaneCa, 1u << 20);
-    if (!ca) {
-      return flags::fail(app, "--control-plane-ca: " + ca.error().message);
+    auto trust = controlPlaneTrust(controlPlaneCa, trustAnchorsFile);
+    if (!trust) {
+      return flags::fail(app, trust.error().message);
     }
     discovery::ClientOptions d;
     d.host = controlPlane.substr(0, colon);
     d.port = static_cast<std::uint16_t>(port);
-    d.caPem = std::move(ca).value();
+    d.trust = std::move(*trust);
     // The pod's identity from the downward API, for its Inbound stream.
     const char* ns = std::getenv("POD_NAMESPACE");
     const char* name = std::getenv("POD_NAME");
@@ -175,7 +215,7 @@ int run(int argc, const char* const* argv) {
       identity::IdentityOptions id;
       id.host = d.host;
       id.port = d.port;
-      id.caPem = d.caPem;
+      id.trust = d.trust;
       id.tokenFile = tokenFile;
       id.spiffeId = weft::tls::workloadId(trustDomain, ns, sa);
       options.identity = std::move(id);

@@ -100,11 +100,24 @@ Result<int> runServer(const ServerOptions& options) {
   std::unique_ptr<identity::IdentityClient> identityClient;
   std::unique_ptr<discovery::Client> discoveryClient;
   std::atomic<bool> discoveryStarted{false};
-  // The trust bundle also arrives with the Inbound document (anchor rotation).
+  // The trust bundle also arrives with the Inbound document (anchor rotation),
+  // for mTLS and, with trust anchors, for the control plane's own certificate.
   auto followBundle = [&](const config::Snapshot& snapshot) {
-    if (identityClient && snapshot.inbound() != nullptr &&
-        !snapshot.inbound()->trustBundle.empty()) {
-      identityClient->setTrustBundle(snapshot.inbound()->trustBundle);
+    if (snapshot.inbound() == nullptr || snapshot.inbound()->trustBundle.empty()) {
+      return;
+    }
+    const auto& bundle = snapshot.inbound()->trustBundle;
+    if (identityClient) {
+      identityClient->setTrustBundle(bundle);
+    }
+    if (options.discovery) {
+      if (auto followed = options.discovery->trust->follow(bundle); !followed) {
+        logger->warn("trust bundle of the Inbound document not used for the control plane: {}",
+                     followed.error().message);
+      } else if (*followed) {
+        logger->info("control plane verified against the mesh trust bundle ({} roots) from now on",
+                     bundle.size());
+      }
     }
   };
   auto postTable = [&](config::SnapshotPtr snapshot) {
@@ -256,12 +269,21 @@ Result<int> runServer(const ServerOptions& options) {
   };
   hooks.config = [&] {
     std::string text = currentTable()->toJson();
-    if (!identityClient) {
+    if (!options.discovery) {
       return text;
     }
     auto doc = json::parse(text);
     if (!doc) {
       return text;
+    }
+    const auto& trust = *options.discovery->trust;
+    (*doc)["controlPlane"] = {
+        {"verifiedWith", trust.mode() == discovery::ControlPlaneTrust::Mode::kFixed
+                             ? "control-plane-ca"
+                             : "mesh-trust-bundle"},
+        {"rootsSha256", trust.fingerprints()}};
+    if (!identityClient) {
+      return json::dump(*doc, 2);
     }
     // Never the key: who we are, until when, and which roots we trust.
     json::Json id = json::Json::object();

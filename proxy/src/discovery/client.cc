@@ -107,7 +107,6 @@ struct Client::Impl {
   ClientOptions options;
   OnSnapshot onSnapshot;
   std::shared_ptr<spdlog::logger> log = log::get("proxy.discovery");
-  ssl::context tls{ssl::context::tls_client};
   DiscoveryState state;                                       // on the io_context thread only
   std::map<std::string, std::shared_ptr<Subscription>> subs;  // idem; "" = inbound
 
@@ -218,7 +217,8 @@ struct Client::Impl {
     if (ec) {
       co_return fail("resolving " + options.host);
     }
-    ControlPlaneStream stream(ioc, tls);
+    auto ctx = options.trust->context();  // the roots of the moment; the connection keeps them
+    ControlPlaneStream stream(ioc, *ctx);
     scope.reset();
     scope.emplace(sub, [&stream] { beast::get_lowest_layer(stream).close(); });
     const std::string& name = options.serverName;
@@ -313,17 +313,14 @@ Result<std::unique_ptr<Client>> Client::create(ClientOptions options, OnSnapshot
   if (options.host.empty()) {
     return makeError(ErrorCode::kInvalidArgument, "discovery: no control-plane host");
   }
-  if (options.caPem.empty()) {
+  if (!options.trust) {
     return makeError(ErrorCode::kInvalidArgument,
-                     "discovery: no CA to verify the control plane with");
+                     "discovery: no roots to verify the control plane with");
   }
   if (options.serverName.empty()) {
     options.serverName = options.host;
   }
   auto impl = std::make_unique<Impl>();
-  if (auto r = trustControlPlane(impl->tls, options.caPem); !r) {
-    return r.error().context("discovery");
-  }
   impl->options = std::move(options);
   impl->onSnapshot = std::move(onSnapshot);
   return std::unique_ptr<Client>(new Client(std::move(impl)));

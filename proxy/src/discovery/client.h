@@ -11,6 +11,7 @@
 
 #include "common/result.h"
 #include "proxy/src/config/snapshot.h"
+#include "proxy/src/discovery/trust.h"
 
 struct ssl_st;
 
@@ -21,9 +22,9 @@ struct ClientOptions {
   std::uint16_t port = 8443;
   // The name the server certificate must carry (and the SNI); defaults to `host`.
   std::string serverName;
-  // PEM roots that sign the control plane's certificate. Required: discovery is never
+  // The roots that sign the control plane's certificate. Required: discovery is never
   // unauthenticated.
-  std::string caPem;
+  std::shared_ptr<ControlPlaneTrust> trust;
   // "namespace/name": also subscribe to this pod's Inbound stream.
   std::optional<std::string> pod;
   std::chrono::milliseconds backoffBase{100};
@@ -55,7 +56,7 @@ class Client {
   // (never block, never call stop() from it).
   using OnSnapshot = std::function<void(config::SnapshotPtr)>;
 
-  // Validates the options (CA parses); starts nothing yet.
+  // Validates the options; starts nothing yet.
   static Result<std::unique_ptr<Client>> create(ClientOptions options, OnSnapshot onSnapshot);
   ~Client();  // stop()s
   Client(const Client&) = delete;

@@ -2,30 +2,29 @@
 #include "proxy/src/discovery/control_plane.h"
 
 #include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 namespace weft::proxy::discovery {
 
 namespace ssl = boost::asio::ssl;
 
-Result<void> trustControlPlane(ssl::context& tls, const std::string& caPem) {
-  boost::system::error_code ec;
-  tls.set_verify_mode(ssl::verify_peer, ec);
-  if (!ec) {
-    tls.add_certificate_authority(boost::asio::buffer(caPem), ec);
-  }
-  if (ec) {
-    return makeError(ErrorCode::kInvalidArgument,
-                     "cannot use the control-plane CA: " + ec.message());
-  }
-  SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
-  return {};
-}
-
 Result<void> expectServer(ControlPlaneStream& stream, const std::string& serverName) {
-  if (SSL_set_tlsext_host_name(stream.native_handle(), serverName.c_str()) != 1) {
+  SSL* s = stream.native_handle();
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(serverName, ec);
+  bool ip = !ec;
+  X509_VERIFY_PARAM* param = SSL_get0_param(s);
+  // A mesh certificate without a DNS name (a workload's) must never pass for
+  // the control plane through its common name.
+  X509_VERIFY_PARAM_set_hostflags(
+      param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+  bool ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, serverName.c_str()) == 1
+               : SSL_set_tlsext_host_name(s, serverName.c_str()) == 1 &&
+                     SSL_set1_host(s, serverName.c_str()) == 1;
+  if (!ok) {
     return makeError(ErrorCode::kInvalidArgument, "bad server name " + serverName);
   }
-  stream.set_verify_callback(ssl::host_name_verification(serverName));
   return {};
 }
 
@@ -39,8 +38,12 @@ boost::asio::awaitable<Result<void>> connectAndHandshake(
   }
   co_await stream.async_handshake(ssl::stream_base::client, ecTok(ec));
   if (ec) {
-    co_return makeError(ErrorCode::kUnavailable,
-                        "TLS handshake with " + serverName + ": " + ec.message());
+    std::string why = ec.message();
+    long verify = SSL_get_verify_result(stream.native_handle());
+    if (verify != X509_V_OK) {
+      why += " (" + std::string(X509_verify_cert_error_string(verify)) + ")";
+    }
+    co_return makeError(ErrorCode::kUnavailable, "TLS handshake with " + serverName + ": " + why);
   }
   co_return Result<void>{};
 }

@@ -16,15 +16,14 @@ namespace weft::proxy::discovery {
 
 using ControlPlaneStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
-// Verify the server with `caPem` only, TLS 1.2 or newer.
-Result<void> trustControlPlane(boost::asio::ssl::context& tls, const std::string& caPem);
-
-// SNI and host-name verification for `serverName`, before connecting.
+// SNI and verification of `serverName` (a DNS name, or an IP address) against
+// the certificate's subjectAltNames, never its common name, before connecting.
+// The roots come from the stream's context (trust.h).
 Result<void> expectServer(ControlPlaneStream& stream, const std::string& serverName);
 
 // Connects to the first endpoint that answers, then the TLS handshake. The
 // lowest layer's deadline must already be set. Errors name `where` or the
-// server and are kUnavailable.
+// server (and why its certificate was refused) and are kUnavailable.
 boost::asio::awaitable<Result<void>> connectAndHandshake(
     ControlPlaneStream& stream, const boost::asio::ip::tcp::resolver::results_type& endpoints,
     const std::string& where, const std::string& serverName);

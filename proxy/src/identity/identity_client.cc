@@ -58,7 +58,6 @@ struct IdentityClient::Impl {
   IdentityOptions options;
   OnCredentials onCredentials;
   std::shared_ptr<spdlog::logger> log = log::get("proxy.identity");
-  ssl::context tls{ssl::context::tls_client};
 
   mutable std::mutex mu;
   std::shared_ptr<const tls::Credentials> current;
@@ -136,7 +135,8 @@ struct IdentityClient::Impl {
     if (ec) {
       co_return fail("resolving " + options.host);
     }
-    discovery::ControlPlaneStream stream(ioc, tls);
+    auto ctx = options.trust->context();
+    discovery::ControlPlaneStream stream(ioc, *ctx);
     const std::string& name = options.serverName;
     if (auto r = discovery::expectServer(stream, name); !r) {
       co_return R(r.error());
@@ -198,6 +198,14 @@ struct IdentityClient::Impl {
         !v) {
       co_return R(v.error().context("certify answer"));
     }
+    // The bundle is the control plane's word, over a connection it verified.
+    if (auto followed = options.trust->follow(answer->trustBundle); !followed) {
+      log->warn("trust bundle of the certify answer not used for the control plane: {}",
+                followed.error().message);
+    } else if (*followed) {
+      log->info("control plane verified against the mesh trust bundle ({} roots) from now on",
+                answer->trustBundle.size());
+    }
     co_return tls::Credentials::create(*key, *chain, *roots);
   }
 
@@ -250,7 +258,7 @@ struct IdentityClient::Impl {
 
 Result<std::unique_ptr<IdentityClient>> IdentityClient::create(IdentityOptions options,
                                                                OnCredentials onCredentials) {
-  if (options.host.empty() || options.caPem.empty()) {
+  if (options.host.empty() || !options.trust) {
     return makeError(ErrorCode::kInvalidArgument, "identity: needs the control plane and its CA");
   }
   if (options.tokenFile.empty()) {
@@ -264,9 +272,6 @@ Result<std::unique_ptr<IdentityClient>> IdentityClient::create(IdentityOptions o
     options.serverName = options.host;
   }
   auto impl = std::make_unique<Impl>();
-  if (auto r = discovery::trustControlPlane(impl->tls, options.caPem); !r) {
-    return r.error().context("identity");
-  }
   impl->options = std::move(options);
   impl->onCredentials = std::move(onCredentials);
   return std::unique_ptr<IdentityClient>(new IdentityClient(std::move(impl)));

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "proxy/src/discovery/trust.h"
 #include "proxy/src/tls/credentials.h"
 
 namespace weft::proxy::identity {
@@ -22,7 +23,9 @@ struct IdentityOptions {
   std::string host;  // control plane, as for discovery
   std::uint16_t port = 8443;
   std::string serverName;  // defaults to host
-  std::string caPem;       // roots of the control plane's serving certificate
+  // Roots of the control plane's serving certificate; the certify answer's
+  // trust bundle is handed to it (it ignores it unless it follows the mesh).
+  std::shared_ptr<discovery::ControlPlaneTrust> trust;
   // Re-read before every request: the kubelet rotates the projected token.
   std::string tokenFile;
   std::string spiffeId;  // the identity to ask for

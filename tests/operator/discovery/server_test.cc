@@ -136,6 +136,43 @@ TEST_F(ServerTest, StreamsTheCurrentDocumentThenEveryChange) {
   EXPECT_EQ(stats().openStreams, 1u);
 }
 
+// A renewed certificate serves new connections; open streams keep theirs and
+// go on receiving documents.
+TEST_F(ServerTest, NewCertificateServesNewConnectionsWhileStreamsStayUp) {
+  const std::string authority = "web.demo.svc.cluster.local:80";
+  const std::string target = "/v1/discovery/outbound?authority=" + authority;
+  publish(authority, outboundDoc(authority, 1));
+  auto before = open(target);
+  ASSERT_TRUE(before);
+  next(*before);
+
+  auto renewed = makeSelfSigned({"localhost"}, {"127.0.0.1"});
+  ASSERT_TRUE(renewed.ok());
+  Result<void> swapped = okResult();
+  onServer([&] { swapped = server_->setCertificate(*renewed); });
+  ASSERT_TRUE(swapped.ok()) << swapped.error().message;
+  std::string error;
+  EXPECT_FALSE(StreamClient::open(server_->port(), target, caPem_, &error, kWait))
+      << "new connections get the new certificate";
+  auto after = StreamClient::open(server_->port(), target, renewed->certPem, &error, kWait);
+  ASSERT_TRUE(after) << error;
+  next(*after);
+
+  publish(authority, outboundDoc(authority, 2));
+  EXPECT_EQ(next(*before)["backends"][authority]["endpoints"].size(), 2u);
+  EXPECT_EQ(next(*after)["backends"][authority]["endpoints"].size(), 2u);
+  EXPECT_EQ(stats().openStreams, 2u);
+  EXPECT_EQ(stats().streamsTotal, 2u);
+
+  // A key that is not the certificate's is refused; the current pair stays.
+  auto other = makeSelfSigned({"localhost"}, {"127.0.0.1"});
+  ASSERT_TRUE(other.ok());
+  onServer([&] { swapped = server_->setCertificate({renewed->certPem, other->keyPem}); });
+  EXPECT_FALSE(swapped.ok());
+  EXPECT_TRUE(StreamClient::open(server_->port(), target, renewed->certPem, &error, kWait))
+      << error;
+}
+
 TEST_F(ServerTest, UnknownAuthorityGetsNoEndpointsUntilItExists) {
   auto c = open("/v1/discovery/outbound?authority=Late.Demo.svc.cluster.local%3A8080");
   ASSERT_TRUE(c);

@@ -5,7 +5,8 @@ weft_test(operator_identity_test LABEL unit
   SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/ca_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/certifier_test.cc
-  LIBS weft_operator_identity)
+    ${CMAKE_CURRENT_LIST_DIR}/discovery_cert_test.cc
+  LIBS weft_operator_identity OpenSSL::Crypto)
 weft_test(operator_identity_kube_test LABEL integration
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/keeper_test.cc
   LIBS weft_operator_identity weft_fake_apiserver weft_kube

@@ -70,11 +70,19 @@ class DiscoveryClientTest : public ::testing::Test {
                                      std::optional<std::string> pod = std::nullopt,
                                      const std::string& serverName = "localhost",
                                      std::size_t maxLineBytes = 4u << 20) {
+    auto trust = ControlPlaneTrust::create(caPem, ControlPlaneTrust::Mode::kFixed);
+    EXPECT_TRUE(trust) << trust.error().message;
+    return trust ? makeClient(*trust, std::move(pod), serverName, maxLineBytes) : nullptr;
+  }
+  std::unique_ptr<Client> makeClient(std::shared_ptr<ControlPlaneTrust> trust,
+                                     std::optional<std::string> pod = std::nullopt,
+                                     const std::string& serverName = "localhost",
+                                     std::size_t maxLineBytes = 4u << 20) {
     ClientOptions options;
     options.host = "127.0.0.1";
     options.port = server_.port();
     options.serverName = serverName;
-    options.caPem = caPem;
+    options.trust = std::move(trust);
     options.pod = std::move(pod);
     options.backoffBase = 5ms;
     options.backoffMax = 40ms;
@@ -238,18 +246,115 @@ TEST_F(DiscoveryClientTest, UnsubscribeDuringBackoffStopsRetrying) {
   }));
 }
 
+// A mesh workload certificate names its SPIFFE ID only; even with the control
+// plane's name as its common name it must not pass for the control plane.
+TEST(DiscoveryClientNameTest, NeverTrustsTheCommonName) {
+  const TestCert workload =
+      testing::makeSelfSignedCert("localhost", "URI:spiffe://cluster.local/ns/demo/sa/web");
+  FakeDiscoveryServer server(workload);
+  auto trust = ControlPlaneTrust::create(workload.certPem, ControlPlaneTrust::Mode::kFollowMesh);
+  ASSERT_TRUE(trust);
+  ClientOptions options;
+  options.host = "127.0.0.1";
+  options.port = server.port();
+  options.serverName = "localhost";
+  options.trust = *trust;
+  options.backoffBase = 5ms;
+  options.backoffMax = 40ms;
+  auto client = Client::create(options, [](config::SnapshotPtr) {});
+  ASSERT_TRUE(client);
+  (*client)->subscribe("backend.demo:8080");
+  (*client)->start();
+  EXPECT_TRUE(eventually([&] { return (*client)->stats().failures >= 2; }));
+  EXPECT_EQ((*client)->stats().connects, 0u);
+  EXPECT_EQ(server.requests(kBackendTarget), 0);
+  (*client)->stop();
+}
+
+// With trust anchors, a newer bundle from the control plane replaces them:
+// after a rotation the client verifies the new chain without a restart.
+TEST_F(DiscoveryClientTest, FollowsANewerTrustBundleFromTheControlPlane) {
+  const TestCert stale = testing::makeSelfSignedCert("retired-root");
+  auto trust = ControlPlaneTrust::create(stale.certPem, ControlPlaneTrust::Mode::kFollowMesh);
+  ASSERT_TRUE(trust) << trust.error().message;
+  auto client = makeClient(*trust);
+  ASSERT_TRUE(client);
+  client->subscribe("backend.demo:8080");
+  client->start();
+  ASSERT_TRUE(eventually([&] { return client->stats().failures >= 2; }));
+  EXPECT_EQ(client->stats().connects, 0u);
+
+  auto followed = (*trust)->follow({stale.certPem, cert_.certPem});
+  ASSERT_TRUE(followed) << followed.error().message;
+  EXPECT_TRUE(*followed);
+  ASSERT_TRUE(server_.waitForRequests(kBackendTarget, 1));
+  ASSERT_EQ(server_.send(kBackendTarget, outbound("1", "192.0.2.7:80")), 1);
+  EXPECT_TRUE(snapshots_.waitFor([](const auto& s) { return endpointOf(s) == "192.0.2.7:80"; }));
+  client->stop();
+}
+
+// --control-plane-ca names a certificate from outside the mesh: the mesh's
+// bundle never replaces it.
+TEST(ControlPlaneTrustTest, FixedRootsIgnoreTheMeshBundle) {
+  const TestCert ca = testing::makeSelfSignedCert("outside-ca");
+  const TestCert mesh = testing::makeSelfSignedCert("mesh-root");
+  auto trust = ControlPlaneTrust::create(ca.certPem, ControlPlaneTrust::Mode::kFixed);
+  ASSERT_TRUE(trust);
+  auto before = (*trust)->fingerprints();
+  ASSERT_EQ(before.size(), 1u);
+  auto followed = (*trust)->follow({mesh.certPem});
+  ASSERT_TRUE(followed);
+  EXPECT_FALSE(*followed);
+  EXPECT_EQ((*trust)->fingerprints(), before);
+}
+
+TEST(ControlPlaneTrustTest, FollowsByFingerprintAndRefusesABadBundle) {
+  const TestCert a = testing::makeSelfSignedCert("root-a");
+  const TestCert b = testing::makeSelfSignedCert("root-b");
+  auto trust = ControlPlaneTrust::create(a.certPem, ControlPlaneTrust::Mode::kFollowMesh);
+  ASSERT_TRUE(trust);
+  auto context = (*trust)->context();
+  // The same root written differently (no final newline) changes nothing.
+  std::string bare = a.certPem.substr(0, a.certPem.find_last_not_of('\n') + 1);
+  EXPECT_FALSE((*trust)->follow({bare}).value());
+  EXPECT_EQ((*trust)->context(), context);
+
+  auto bad = (*trust)->follow({"-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n"});
+  EXPECT_FALSE(bad);
+  EXPECT_EQ((*trust)->fingerprints().size(), 1u);
+  EXPECT_EQ((*trust)->context(), context) << "a bad bundle keeps the roots in use";
+
+  EXPECT_TRUE((*trust)->follow({a.certPem, b.certPem}).value());
+  EXPECT_EQ((*trust)->fingerprints().size(), 2u);
+  EXPECT_NE((*trust)->context(), context) << "new connections get a new context";
+  EXPECT_FALSE((*trust)->follow({}).value()) << "an empty bundle is no bundle";
+  EXPECT_EQ((*trust)->fingerprints().size(), 2u);
+}
+
+TEST(ControlPlaneTrustTest, RefusesRootsThatDoNotParse) {
+  for (ControlPlaneTrust::Mode mode :
+       {ControlPlaneTrust::Mode::kFixed, ControlPlaneTrust::Mode::kFollowMesh}) {
+    EXPECT_FALSE(ControlPlaneTrust::create("", mode));
+    auto bad = ControlPlaneTrust::create("not a certificate", mode);
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().message.find("PEM"), std::string::npos) << bad.error().message;
+  }
+}
+
 TEST(DiscoveryClientCreateTest, RefusesUnusableOptions) {
-  auto options = [](std::string host, std::string caPem) {
+  const TestCert cert = testing::makeSelfSignedCert();
+  auto trust = ControlPlaneTrust::create(cert.certPem, ControlPlaneTrust::Mode::kFixed);
+  ASSERT_TRUE(trust);
+  auto options = [](std::string host, std::shared_ptr<ControlPlaneTrust> t) {
     ClientOptions o;
     o.host = std::move(host);
-    o.caPem = std::move(caPem);
+    o.trust = std::move(t);
     return o;
   };
-  EXPECT_FALSE(Client::create(options("", "x"), {}));
-  EXPECT_FALSE(Client::create(options("cp", ""), {}));
-  auto badCa = Client::create(options("cp", "not a certificate"), {});
-  ASSERT_FALSE(badCa);
-  EXPECT_NE(badCa.error().message.find("control-plane CA"), std::string::npos);
+  EXPECT_FALSE(Client::create(options("", *trust), {}));
+  auto noRoots = Client::create(options("cp", nullptr), {});
+  ASSERT_FALSE(noRoots);
+  EXPECT_NE(noRoots.error().message.find("no roots"), std::string::npos);
 }
 
 }  // namespace

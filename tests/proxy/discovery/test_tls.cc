@@ -43,7 +43,7 @@ void addExt(X509* cert, int nid, const char* value) {
 
 }  // namespace
 
-TestCert makeSelfSignedCert(const std::string& commonName) {
+TestCert makeSelfSignedCert(const std::string& commonName, const std::string& subjectAltName) {
   std::unique_ptr<EVP_PKEY, Free> key(EVP_EC_gen("P-256"));
   check(key != nullptr, "key");
   std::unique_ptr<X509, Free> cert(X509_new());
@@ -59,7 +59,7 @@ TestCert makeSelfSignedCert(const std::string& commonName) {
   check(X509_set_issuer_name(cert.get(), name) == 1, "issuer");
   addExt(cert.get(), NID_basic_constraints, "critical,CA:TRUE");
   addExt(cert.get(), NID_key_usage, "critical,digitalSignature,keyCertSign");
-  addExt(cert.get(), NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
+  addExt(cert.get(), NID_subject_alt_name, subjectAltName.c_str());
   check(X509_sign(cert.get(), key.get(), EVP_sha256()) > 0, "sign");
 
   std::unique_ptr<BIO, Free> certBio(BIO_new(BIO_s_mem()));

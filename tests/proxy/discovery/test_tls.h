@@ -10,7 +10,8 @@ struct TestCert {
   std::string keyPem;
 };
 
-// Valid for an hour, for DNS:localhost and IP:127.0.0.1; usable as its own trust anchor.
-TestCert makeSelfSignedCert(const std::string& commonName = "weft-test");
+// Valid for an hour, for `subjectAltName` (OpenSSL's syntax); usable as its own trust anchor.
+TestCert makeSelfSignedCert(const std::string& commonName = "weft-test",
+                            const std::string& subjectAltName = "DNS:localhost,IP:127.0.0.1");
 
 }  // namespace weft::proxy::discovery::testing

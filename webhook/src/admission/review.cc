@@ -141,7 +141,14 @@ Reply Mutator::reviewOrThrow(std::string_view body) const {
   }
   context.namespaceLabels = std::move(*labels);
 
-  auto decision = inject::injectPod(pod, context, options_);
+  std::optional<std::string> anchors;
+  inject::Options withAnchors;
+  if (trustBundle_ != nullptr) {
+    anchors = trustBundle_->current();
+    withAnchors = options_;
+    withAnchors.trustAnchors = anchors.value_or("");
+  }
+  auto decision = inject::injectPod(pod, context, trustBundle_ ? withAnchors : options_);
   if (!decision) {
     if (decision.error().code != ErrorCode::kInvalidArgument) {
       return plain(500, "error", decision.error().message);
@@ -154,6 +161,11 @@ Reply Mutator::reviewOrThrow(std::string_view body) const {
   addWarnings(out, decision->warnings);
   if (decision->outcome == inject::Outcome::kSkipped) {
     return reply("skipped");
+  }
+  if (trustBundle_ != nullptr && !anchors) {
+    return plain(500, "error",
+                 "the mesh trust bundle (" + trustBundle_->source() +
+                     ") is not loaded yet: an injected proxy could not verify the control plane");
   }
   auto patch = inject::makePatch(pod, decision->pod);
   if (!patch) {

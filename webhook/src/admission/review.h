@@ -5,6 +5,7 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -34,6 +35,17 @@ class StaticNamespaceLabels : public NamespaceLabels {
   std::map<std::string, std::map<std::string, std::string>> table_;
 };
 
+// The mesh's trust anchors that injection hands each proxy (env
+// WEFT_TRUST_ANCHORS), so that it can verify the control plane's certificate.
+class TrustBundle {
+ public:
+  virtual ~TrustBundle() = default;
+  // The PEM roots to inject, or nullopt while none is known. Thread-safe.
+  virtual std::optional<std::string> current() const = 0;
+  // Where they come from, for messages ("ConfigMap weft-system/weft-trust-bundle").
+  virtual std::string source() const = 0;
+};
+
 // How an AdmissionReview was answered; `result` labels the metric.
 struct Reply {
   int httpStatus = 200;
@@ -43,8 +55,12 @@ struct Reply {
 
 class Mutator {
  public:
-  Mutator(inject::Options options, NamespaceLabels& labels)
-      : options_(std::move(options)), labels_(labels) {}
+  // With `trustBundle` (must outlive this), every proxy gets its current
+  // roots, and a pod to mesh is refused with 500 while there are none: a
+  // proxy without them could never trust the control plane.
+  Mutator(inject::Options options, NamespaceLabels& labels,
+          const TrustBundle* trustBundle = nullptr)
+      : options_(std::move(options)), labels_(labels), trustBundle_(trustBundle) {}
 
   // Thread-safe. 400 for bodies that are not an AdmissionReview, 500 for
   // internal failures (so failurePolicy applies), 200 for every decision.
@@ -55,6 +71,7 @@ class Mutator {
 
   inject::Options options_;
   NamespaceLabels& labels_;
+  const TrustBundle* trustBundle_;
 };
 
 std::string base64Encode(std::string_view bytes);

@@ -12,6 +12,7 @@
 #include "common/kube/http_kube_api.h"
 #include "common/log/log.h"
 #include "webhook/src/admission/kube_namespace_labels.h"
+#include "webhook/src/admission/kube_trust_bundle.h"
 #include "webhook/src/admission/review.h"
 #include "webhook/src/app/server_version.h"
 #include "webhook/src/inject/inject.h"
@@ -32,6 +33,7 @@ int run(int argc, const char* const* argv) {
   std::string kubeconfig;
   std::string kubeVersion;
   std::string kubeVersionWait = "30s";
+  std::string trustBundleRefresh = "10s";
   std::vector<std::string> injectNamespaces;
   int threads = 2;
   app.add_option("--listen", listen, "HTTPS listener")->capture_default_str();
@@ -54,6 +56,10 @@ int run(int argc, const char* const* argv) {
   app.add_option("--control-plane", options.controlPlane, "control plane HOST:PORT for proxies")
       ->capture_default_str();
   app.add_option("--weft-namespace", options.weftNamespace, "Weft's own namespace (never injected)")
+      ->capture_default_str();
+  app.add_option("--trust-bundle-refresh", trustBundleRefresh,
+                 "how often the ConfigMap weft-trust-bundle (in --weft-namespace) is read for "
+                 "the proxies' WEFT_TRUST_ANCHORS")
       ->capture_default_str();
   app.add_option("--threads", threads, "server threads")
       ->capture_default_str()
@@ -78,6 +84,12 @@ int run(int argc, const char* const* argv) {
   if (!versionWait) {
     return flags::fail(app, "--kube-version-wait: " + versionWait.error().message);
   }
+  auto bundleRefresh = api::parseDuration(trustBundleRefresh);
+  if (!bundleRefresh || bundleRefresh->count() == 0) {
+    return flags::fail(
+        app, "--trust-bundle-refresh: " + (bundleRefresh ? std::string("must be more than 0")
+                                                         : bundleRefresh.error().message));
+  }
   if (!kubeVersion.empty()) {
     if (auto native = inject::supportsNativeSidecars(kubeVersion); !native) {
       return flags::fail(app, "--kube-version: " + native.error().message);
@@ -88,6 +100,7 @@ int run(int argc, const char* const* argv) {
   // running in a pod); otherwise only the --inject-namespace list.
   std::unique_ptr<kube::HttpKubeApi> kubeApi;
   std::unique_ptr<admission::NamespaceLabels> labels;
+  std::unique_ptr<admission::KubeTrustBundle> trustBundle;
   if (!kubeconfig.empty() || std::getenv("KUBERNETES_SERVICE_HOST") != nullptr) {
     auto config = kubeconfig.empty() ? kube::loadInCluster() : kube::loadKubeconfig(kubeconfig);
     if (!config) {
@@ -112,6 +125,10 @@ int run(int argc, const char* const* argv) {
       }
     }
     labels = std::make_unique<admission::KubeNamespaceLabels>(*kubeApi);
+    // Not ready, and refusing pods to mesh, until the operator has published
+    // the bundle: a proxy injected without it could never start.
+    trustBundle = std::make_unique<admission::KubeTrustBundle>(*kubeApi, options.weftNamespace,
+                                                               *bundleRefresh);
     if (!injectNamespaces.empty()) {
       logger->warn("--inject-namespace is ignored: namespace labels come from the API server");
     }
@@ -121,8 +138,10 @@ int run(int argc, const char* const* argv) {
       table[ns][std::string(inject::kInjectLabel)] = "enabled";
     }
     labels = std::make_unique<admission::StaticNamespaceLabels>(std::move(table));
-    logger->info("no Kubernetes API: namespace opt-in only for --inject-namespace ({} given)",
-                 injectNamespaces.size());
+    logger->info(
+        "no Kubernetes API: namespace opt-in only for --inject-namespace ({} given), proxies "
+        "get no WEFT_TRUST_ANCHORS",
+        injectNamespaces.size());
   }
   if (kubeVersion.empty()) {
     options.nativeSidecar = false;
@@ -142,9 +161,14 @@ int run(int argc, const char* const* argv) {
     }
     options.nativeSidecar = native.valueOr(false);
   }
-  admission::Mutator mutator(options, *labels);
+  admission::Mutator mutator(options, *labels, trustBundle.get());
   server::AdmissionMetrics metrics;
-  server::InjectorService service(mutator, metrics);
+  server::InjectorService service(mutator, metrics, [&trustBundle]() -> std::string {
+    if (trustBundle && !trustBundle->current()) {
+      return "waiting for the mesh trust bundle (" + trustBundle->source() + ")";
+    }
+    return "";
+  });
 
   http::ServerOptions serverOptions;
   serverOptions.listen = listen;

@@ -41,6 +41,9 @@ struct Options {
   bool nativeSidecar = true;                  // cluster >= 1.29
   std::string logLevel = "info";
   Resources resources;
+  // PEM roots for the proxy's env WEFT_TRUST_ANCHORS (it verifies the control
+  // plane with them); empty: not set (weftctl inject, local runs).
+  std::string trustAnchors;
 };
 
 // Options with the built-in defaults (version and image from this build).

@@ -79,6 +79,9 @@ Json proxyContainer(const Options& options, const Overrides& overrides, const Pr
        fieldEnv("POD_IP", "status.podIP"), fieldEnv("SERVICE_ACCOUNT", "spec.serviceAccountName"),
        Json{{"name", "WEFT_IDENTITY_TOKEN_FILE"},
             {"value", std::string(kTokenMountPath) + "/token"}}});
+  if (!options.trustAnchors.empty()) {
+    env.push_back(Json{{"name", "WEFT_TRUST_ANCHORS"}, {"value", options.trustAnchors}});
+  }
   if (shape.exitWithApps) {
     // The proxy leaves once these containers have terminated (see weft.io/proxy-exit).
     env.push_back(Json{{"name", "WEFT_APP_CONTAINERS"}, {"value", join(shape.appContainers)}});

@@ -27,6 +27,11 @@ http::Response InjectorService::handle(const http::Request& request) {
   if (request.path == "/healthz" && request.method == "GET") {
     return http::Response::text(200, "ok\n");
   }
+  if (request.path == "/readyz" && request.method == "GET") {
+    std::string why = unready_ ? unready_() : "";
+    return why.empty() ? http::Response::text(200, "ready\n")
+                       : http::Response::text(503, why + "\n");
+  }
   if (request.path == "/metrics" && request.method == "GET") {
     auto r = http::Response::text(200, metrics_.render());
     r.contentType = "text/plain; version=0.0.4; charset=utf-8";
