@@ -223,6 +223,22 @@ Result<std::string> certPem(const Cert& cert) {
   return drain(bio.get());
 }
 
+Result<std::string> certificatesOnly(std::string_view pem) {
+  auto certs = parseCerts(pem);
+  if (!certs) {
+    return certs.error();
+  }
+  std::string out;
+  for (const auto& cert : *certs) {
+    auto one = certPem(cert);
+    if (!one) {
+      return one.error();
+    }
+    out += *one;
+  }
+  return out;
+}
+
 Result<std::string> makeCsr(const PKey& key, const std::string& spiffeId) {
   std::unique_ptr<X509_REQ, ReqFree> req(X509_REQ_new());
   std::unique_ptr<STACK_OF(X509_EXTENSION), ExtsFree> exts(sk_X509_EXTENSION_new_null());

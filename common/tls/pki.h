@@ -42,6 +42,9 @@ Result<Cert> parseCert(std::string_view pem);
 // Every certificate in a PEM bundle or chain, in order; at least one.
 Result<std::vector<Cert>> parseCerts(std::string_view pem);
 Result<std::string> certPem(const Cert& cert);
+// The certificates of `pem`, each re-encoded: what is published from a bundle
+// or chain a user wrote is certificates only, never a key pasted among them.
+Result<std::string> certificatesOnly(std::string_view pem);
 
 // A CSR for `spiffeId` (the URI SAN), signed by `key`.
 Result<std::string> makeCsr(const PKey& key, const std::string& spiffeId);

@@ -30,31 +30,13 @@ Data dataOf(const CaFiles& f) {
   return d;
 }
 
-// The issuer's certificates re-encoded one by one, so that nothing but
-// certificates (never a key pasted into tls.crt) reaches the ConfigMap.
-Result<std::string> publicChain(const std::string& certPem) {
-  auto certs = tls::parseCerts(certPem);
-  if (!certs) {
-    return certs.error();
-  }
-  std::string out;
-  for (const auto& cert : *certs) {
-    auto pem = tls::certPem(cert);
-    if (!pem) {
-      return pem.error();
-    }
-    out += *pem;
-  }
-  return out;
-}
-
 // ca-bundle.crt for proxies; issuer.crt so that `weftctl check` can see the
 // issuer's expiry without reading the Secret that holds its key.
 Result<void> publishTrustBundle(kube::KubeApi& api, const std::string& ns,
                                 const std::vector<std::string>& bundle,
                                 const std::string& issuerPem) {
   std::string text = joined(bundle);
-  auto chain = publicChain(issuerPem);
+  auto chain = tls::certificatesOnly(issuerPem);
   if (!chain) {
     return chain.error().context("issuer certificate");
   }

@@ -104,6 +104,18 @@ TEST(PkiTest, BundlesParseWholeAndKeysRoundTrip) {
   EXPECT_FALSE(parseCert(""));
 }
 
+TEST(PkiTest, CertificatesOnlyDropsAKeyPastedAmongTheCertificates) {
+  auto now = std::chrono::system_clock::now();
+  Ca a = makeCa(now);
+  std::string certs = certPem(a.issuer).value() + certPem(a.root).value();
+  std::string key = privateKeyPem(a.issuerKey).value();
+  auto only = certificatesOnly(certPem(a.issuer).value() + key + certPem(a.root).value());
+  ASSERT_TRUE(only) << only.error().message;
+  EXPECT_EQ(*only, certs);
+  EXPECT_EQ(only->find("PRIVATE KEY"), std::string::npos);
+  EXPECT_FALSE(certificatesOnly(key));
+}
+
 TEST(PkiTest, CsrsThatAskForTheWrongThingAreRefused) {
   auto key = generateKey().value();
   EXPECT_FALSE(

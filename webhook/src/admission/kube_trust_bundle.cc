@@ -9,26 +9,6 @@
 #include "common/tls/pki.h"
 
 namespace weft::webhook::admission {
-namespace {
-
-// Certificates only, each re-encoded.
-Result<std::string> certificatesOf(const std::string& text) {
-  auto certs = tls::parseCerts(text);
-  if (!certs) {
-    return certs.error();
-  }
-  std::string out;
-  for (const auto& cert : *certs) {
-    auto pem = tls::certPem(cert);
-    if (!pem) {
-      return pem.error();
-    }
-    out += *pem;
-  }
-  return out;
-}
-
-}  // namespace
 
 KubeTrustBundle::KubeTrustBundle(kube::KubeApi& api, std::string ns,
                                  std::chrono::milliseconds refresh)
@@ -72,7 +52,7 @@ void KubeTrustBundle::refreshOnce() {
     if (!text || text->empty()) {
       problem = std::string("no key ") + kTrustBundleKey;
     } else {
-      pem = certificatesOf(*text);
+      pem = tls::certificatesOnly(*text);
       if (!pem) {
         problem = std::string(kTrustBundleKey) + ": " + pem.error().message;
       }
