@@ -154,10 +154,7 @@ int runCheck(const CheckFlags& flags, std::ostream& out, std::ostream& err) {
                 "pass --kubeconfig FILE, set $KUBECONFIG, or run inside the cluster");
     return finish();
   }
-  kube::HttpKubeApiOptions options;
-  // cpprestsdk counts whole seconds.
-  options.requestTimeout = std::chrono::ceil<std::chrono::seconds>(*timeout);
-  options.userAgent = "weftctl-check";
+  auto options = kubeApiOptions(*timeout, "weftctl-check");
   auto api = kube::HttpKubeApi::create(context->config, options);
   if (!api) {
     report.fail("Kubernetes API reachable", api.error().message + " (" + context->source + ")",

@@ -55,4 +55,11 @@ Result<KubeContext> resolveKubeContext(const std::string& flag) {
   return KubeContext{std::move(*inCluster), "in-cluster service account"};
 }
 
+kube::HttpKubeApiOptions kubeApiOptions(std::chrono::milliseconds timeout, std::string userAgent) {
+  kube::HttpKubeApiOptions options;
+  options.requestTimeout = std::chrono::ceil<std::chrono::seconds>(timeout);
+  options.userAgent = std::move(userAgent);
+  return options;
+}
+
 }  // namespace weft::cli

@@ -7,7 +7,6 @@
 #include "cli/src/scrape.h"
 #include "common/api/duration.h"
 #include "common/json/json.h"
-#include "common/kube/http_kube_api.h"
 
 namespace weft::cli {
 namespace {
@@ -20,10 +19,8 @@ Result<std::string> viaApiServer(const std::string& ns, const std::string& pod,
   if (!context) {
     return context.error();
   }
-  kube::HttpKubeApiOptions options;
-  options.requestTimeout = std::chrono::ceil<std::chrono::seconds>(timeout);
-  options.userAgent = "weftctl-proxy-config";
-  auto api = kube::HttpKubeApi::create(context->config, options);
+  auto api =
+      kube::HttpKubeApi::create(context->config, kubeApiOptions(timeout, "weftctl-proxy-config"));
   if (!api) {
     return api.error();
   }

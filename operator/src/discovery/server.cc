@@ -248,12 +248,10 @@ auto onError(ImplPtr impl) {
   };
 }
 
-net::awaitable<void> writeSimple(TlsStream& s, unsigned version, http::status status,
-                                 std::string body, std::chrono::milliseconds timeout) {
-  http::response<http::string_body> res{status, version};
-  res.set(http::field::content_type, "text/plain; charset=utf-8");
+// Sends `res` and ends the TLS session: every answer but a stream closes.
+net::awaitable<void> writeAndClose(TlsStream& s, http::response<http::string_body>& res,
+                                   std::chrono::milliseconds timeout) {
   res.set(http::field::connection, "close");
-  res.body() = std::move(body) + "\n";
   res.prepare_payload();
   beast::error_code ec;
   beast::get_lowest_layer(s).expires_after(timeout);
@@ -263,6 +261,14 @@ net::awaitable<void> writeSimple(TlsStream& s, unsigned version, http::status st
   }
 }
 
+net::awaitable<void> writeSimple(TlsStream& s, unsigned version, http::status status,
+                                 std::string body, std::chrono::milliseconds timeout) {
+  http::response<http::string_body> res{status, version};
+  res.set(http::field::content_type, "text/plain; charset=utf-8");
+  res.body() = std::move(body) + "\n";
+  co_await writeAndClose(s, res, timeout);
+}
+
 constexpr std::string_view kCertifyPath = "/v1/identity/certify";
 
 net::awaitable<void> writeJson(TlsStream& s, unsigned version, const CertifyReply& reply,
@@ -270,18 +276,11 @@ net::awaitable<void> writeJson(TlsStream& s, unsigned version, const CertifyRepl
   http::response<http::string_body> res{static_cast<http::status>(reply.status), version};
   res.set(http::field::content_type, "application/json");
   res.set(http::field::cache_control, "no-store");
-  res.set(http::field::connection, "close");
   if (reply.retryAfterSeconds > 0) {
     res.set(http::field::retry_after, std::to_string(reply.retryAfterSeconds));
   }
   res.body() = reply.body + "\n";
-  res.prepare_payload();
-  beast::error_code ec;
-  beast::get_lowest_layer(s).expires_after(timeout);
-  co_await http::async_write(s, res, net::redirect_error(net::use_awaitable, ec));
-  if (!ec) {
-    co_await s.async_shutdown(net::redirect_error(net::use_awaitable, ec));
-  }
+  co_await writeAndClose(s, res, timeout);
 }
 
 CertifyReply errorReply(int status, const std::string& why) {
