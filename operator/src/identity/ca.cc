@@ -7,6 +7,20 @@ namespace {
 // Back-dated a little, so that a peer whose clock is slightly behind accepts it.
 constexpr std::chrono::minutes kBackdate{5};
 
+// `cert` and its `key` as PEM; `what` names it in the error.
+Result<KeyPair> pemPair(const Result<tls::Cert>& cert, const tls::PKey& key,
+                        std::string_view what) {
+  if (!cert) {
+    return cert.error();
+  }
+  auto certPem = tls::certPem(*cert);
+  auto keyPem = tls::privateKeyPem(key);
+  if (!certPem || !keyPem) {
+    return makeError(ErrorCode::kInternal, "cannot encode the " + std::string(what) + " as PEM");
+  }
+  return KeyPair{*certPem, *keyPem};
+}
+
 Result<KeyPair> selfSigned(const std::string& cn, std::chrono::hours lifetime, SystemTime now,
                            std::optional<int> pathLength) {
   auto key = tls::generateKey();
@@ -19,16 +33,7 @@ Result<KeyPair> selfSigned(const std::string& cn, std::chrono::hours lifetime, S
   spec.pathLength = pathLength;
   spec.notBefore = now - kBackdate;
   spec.notAfter = now + lifetime;
-  auto cert = tls::selfSign(spec, *key);
-  if (!cert) {
-    return cert.error();
-  }
-  auto certPem = tls::certPem(*cert);
-  auto keyPem = tls::privateKeyPem(*key);
-  if (!certPem || !keyPem) {
-    return makeError(ErrorCode::kInternal, "cannot encode the CA as PEM");
-  }
-  return KeyPair{*certPem, *keyPem};
+  return pemPair(tls::selfSign(spec, *key), *key, "CA");
 }
 
 Result<KeyPair> issueIssuer(const tls::Cert& root, const tls::PKey& rootKey, SystemTime now) {
@@ -43,16 +48,7 @@ Result<KeyPair> issueIssuer(const tls::Cert& root, const tls::PKey& rootKey, Sys
   spec.notBefore = now - kBackdate;
   // Never past the root: a chain is only as good as its shortest link.
   spec.notAfter = std::min(now + kIssuerLifetime, tls::notAfter(root));
-  auto cert = tls::sign(spec, *key, root, rootKey);
-  if (!cert) {
-    return cert.error();
-  }
-  auto certPem = tls::certPem(*cert);
-  auto keyPem = tls::privateKeyPem(*key);
-  if (!certPem || !keyPem) {
-    return makeError(ErrorCode::kInternal, "cannot encode the issuer as PEM");
-  }
-  return KeyPair{*certPem, *keyPem};
+  return pemPair(tls::sign(spec, *key, root, rootKey), *key, "issuer");
 }
 
 }  // namespace
@@ -210,16 +206,7 @@ Result<KeyPair> issueServing(const std::vector<std::string>& dnsNames, const tls
   spec.dnsNames = dnsNames;
   spec.notBefore = now - std::min<std::chrono::seconds>(kBackdate, lifetime / 4);
   spec.notAfter = std::min(now + lifetime, tls::notAfter(signer));
-  auto cert = tls::sign(spec, *key, signer, signerKey);
-  if (!cert) {
-    return cert.error();
-  }
-  auto certPem = tls::certPem(*cert);
-  auto keyPem = tls::privateKeyPem(*key);
-  if (!certPem || !keyPem) {
-    return makeError(ErrorCode::kInternal, "cannot encode the serving certificate as PEM");
-  }
-  return KeyPair{*certPem, *keyPem};
+  return pemPair(tls::sign(spec, *key, signer, signerKey), *key, "serving certificate");
 }
 
 }  // namespace weft::op::identity
