@@ -46,3 +46,28 @@ rss_kib() {
   done
   echo "$total"
 }
+
+# bench_options USAGE_LAST_LINE "$@": the options every wrk benchmark takes
+# (-d SECONDS -c CONNECTIONS -w WORKERS -t WRK_THREADS) into DURATION, CONNS,
+# WORKERS and WRK_THREADS; a bad option prints the script's header comment
+# (lines 2..USAGE_LAST_LINE) and exits 2. Also sets ROOT, BUILD and the
+# binaries every benchmark runs.
+bench_options() {
+  local usage=$1
+  shift
+  DURATION=5 CONNS=50 WORKERS=1 WRK_THREADS=1
+  local o OPTIND=1
+  while getopts "d:c:w:t:" o; do
+    case "$o" in
+      d) DURATION=$OPTARG ;;
+      c) CONNS=$OPTARG ;;
+      w) WORKERS=$OPTARG ;;
+      t) WRK_THREADS=$OPTARG ;;
+      *) sed -n "2,${usage}p" "$0"; exit 2 ;;
+    esac
+  done
+  ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+  BUILD=${WEFT_BUILD_DIR:-$ROOT/build}
+  PROXY_BIN=$BUILD/proxy/weft-proxy
+  BACKEND_BIN=$BUILD/tests/support/weft-test-backend
+}

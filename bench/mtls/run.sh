@@ -19,25 +19,9 @@
 # weft-test-backend (WEFT_BUILD_DIR, default build/).
 set -euo pipefail
 
-DURATION=5
-CONNS=50
-WORKERS=1
-WRK_THREADS=1
-while getopts "d:c:w:t:" o; do
-  case "$o" in
-    d) DURATION=$OPTARG ;;
-    c) CONNS=$OPTARG ;;
-    w) WORKERS=$OPTARG ;;
-    t) WRK_THREADS=$OPTARG ;;
-    *) sed -n '2,20p' "$0"; exit 2 ;;
-  esac
-done
-
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=${WEFT_BUILD_DIR:-$ROOT/build}
-PROXY_BIN=$BUILD/proxy/weft-proxy
+. "$(dirname "$0")/../lib.sh"
+bench_options 20 "$@"
 OPERATOR_BIN=$BUILD/operator/weft-operator
-BACKEND_BIN=$BUILD/tests/support/weft-test-backend
 for b in "$PROXY_BIN" "$OPERATOR_BIN" "$BACKEND_BIN"; do
   [[ -x $b ]] || { echo "bench: $b missing; build first (scripts/build.sh)" >&2; exit 1; }
 done
@@ -55,7 +39,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-. "$ROOT/bench/lib.sh"
 # Sum of weft_tls_handshakes_total{direction="inbound",result="ok"} on an admin port.
 handshakes() {
   curl -fsS "http://127.0.0.1:$1/metrics" 2>/dev/null |

@@ -10,24 +10,8 @@
 # weft-proxy and weft-test-backend (WEFT_BUILD_DIR, default build/).
 set -euo pipefail
 
-DURATION=5
-CONNS=50
-WORKERS=1
-WRK_THREADS=1
-while getopts "d:c:w:t:" o; do
-  case "$o" in
-    d) DURATION=$OPTARG ;;
-    c) CONNS=$OPTARG ;;
-    w) WORKERS=$OPTARG ;;
-    t) WRK_THREADS=$OPTARG ;;
-    *) sed -n '2,11p' "$0"; exit 2 ;;
-  esac
-done
-
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=${WEFT_BUILD_DIR:-$ROOT/build}
-PROXY_BIN=$BUILD/proxy/weft-proxy
-BACKEND_BIN=$BUILD/tests/support/weft-test-backend
+. "$(dirname "$0")/../lib.sh"
+bench_options 11 "$@"
 for b in "$PROXY_BIN" "$BACKEND_BIN"; do
   [[ -x $b ]] || { echo "bench: $b missing; build first (scripts/build.sh)" >&2; exit 1; }
 done
@@ -46,7 +30,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-. "$(dirname "$0")/../lib.sh"
 cat >"$TMP/report.lua" <<'LUA'
 done = function(summary, latency, requests)
   io.write(string.format("RESULT %.1f %d %d %d %d %d\n",
